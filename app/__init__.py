@@ -1,0 +1,37 @@
+"""Baton: a BPMN process engine service with Camunda 7 and Keyfactor Workflow APIs."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+
+from app.config import Settings
+
+
+def create_app(settings: Settings | None = None, *, start_jobs: bool | None = None) -> Flask:
+    """The application factory. The database must already be migrated (``baton migrate``)."""
+    from app.api import init_apis
+    from app.engine.cache import SpecCache
+    from app.engine.sandbox import make_script_engine
+    from app.services.context import Context
+    from app.services.identity import ensure_admin
+    from app.store.db import Database
+
+    settings = settings or Settings.from_env()
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_upload_bytes
+    app.json.sort_keys = False  # keep members in Camunda's documented order
+    db = Database(settings.database_url)
+    script_engine = make_script_engine(time_limit=settings.script_time_limit,
+                                       memory_limit=settings.script_memory_limit)
+    ctx = Context(db=db, settings=settings, specs=SpecCache(), script_engine=script_engine)
+    app.extensions["baton"] = ctx
+    ensure_admin(ctx, settings.admin_user, settings.admin_password)
+    init_apis(app)
+    if start_jobs if start_jobs is not None else settings.job_executor == "thread":
+        from app.jobs.executor import start_background_executor
+
+        app.extensions["baton_executor"] = start_background_executor(ctx)
+    logging.getLogger("baton").setLevel(logging.INFO)
+    return app

@@ -1,0 +1,172 @@
+"""``/process-definition``: list, get (by id / key / key+tenant), XML, start, suspension."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import request
+from flask_smorest import Blueprint
+
+from app.api.auth import context
+from app.api.camunda.common import json_body, member, self_link
+from app.api.camunda.params import QuerySpec
+from app.api.camunda.schemas import CountSchema, ProcessDefinitionSchema, ProcessInstanceSchema
+from app.api.camunda.variables import parse_variable_map, render_variable_map
+from app.errors import BatonError, InvalidRequest, NotFound
+from app.services import definitions as service
+from app.services import instances
+
+blp = Blueprint("camunda_process_definitions", __name__, url_prefix="/engine-rest/process-definition",
+                description="Process definitions")
+
+QUERY = QuerySpec(
+    filters={
+        "processDefinitionId": "str", "processDefinitionIdIn": "str_list", "name": "str", "nameLike": "str",
+        "deploymentId": "str", "deployedAfter": "date", "deployedAt": "date", "key": "str",
+        "keysIn": "str_list", "keyLike": "str", "category": "str", "categoryLike": "str", "version": "int",
+        "latestVersion": "true_only", "resourceName": "str", "resourceNameLike": "str", "active": "true_only",
+        "suspended": "true_only", "tenantIdIn": "str_list", "withoutTenantId": "true_only",
+        "includeProcessDefinitionsWithoutTenantId": "true_only", "versionTag": "str", "versionTagLike": "str",
+        "withoutVersionTag": "true_only", "startableInTasklist": "true_only",
+        "notStartableInTasklist": "true_only",
+    },
+    unsupported=["incidentId", "incidentType", "incidentMessage", "incidentMessageLike",
+                 "startablePermissionCheck", "startableInTasklistPermissionCheck"],
+    sort_by=service.SORT_COLUMNS.keys(),
+)
+
+
+@blp.route("", methods=["GET"])
+def list_definitions() -> list:
+    q = QUERY.from_args(request.args)
+    rows = service.list_definitions(context(), q.filters, q.sorting, q.first_result, q.max_results)
+    return ProcessDefinitionSchema(many=True).dump(rows)
+
+
+@blp.route("/count", methods=["GET"])
+def count() -> dict:
+    q = QUERY.from_args(request.args)
+    return CountSchema().dump({"count": service.count_definitions(context(), q.filters)})
+
+
+@blp.route("/<definition_id>", methods=["GET"])
+def get(definition_id: str) -> dict:
+    return ProcessDefinitionSchema().dump(service.get_definition(context(), definition_id))
+
+
+@blp.route("/key/<key>", methods=["GET"])
+def get_by_key(key: str) -> dict:
+    return ProcessDefinitionSchema().dump(service.get_latest_by_key(context(), key))
+
+
+@blp.route("/key/<key>/tenant-id/<tenant_id>", methods=["GET"])
+def get_by_key_and_tenant(key: str, tenant_id: str) -> dict:
+    return ProcessDefinitionSchema().dump(service.get_latest_by_key(context(), key, tenant_id))
+
+
+def _xml(definition: Any) -> dict:
+    return {"id": definition.id, "bpmn20Xml": service.get_xml(context(), definition)}
+
+
+@blp.route("/<definition_id>/xml", methods=["GET"])
+def xml(definition_id: str) -> dict:
+    return _xml(service.get_definition(context(), definition_id))
+
+
+@blp.route("/key/<key>/xml", methods=["GET"])
+def xml_by_key(key: str) -> dict:
+    return _xml(service.get_latest_by_key(context(), key))
+
+
+@blp.route("/key/<key>/tenant-id/<tenant_id>/xml", methods=["GET"])
+def xml_by_key_and_tenant(key: str, tenant_id: str) -> dict:
+    return _xml(service.get_latest_by_key(context(), key, tenant_id))
+
+
+def _start(request_: instances.StartRequest, label: str) -> dict:
+    body = json_body()
+    prefix = f"Cannot instantiate process definition {label}: "
+    try:
+        if member(body, "caseInstanceId", str) is not None:
+            raise InvalidRequest("caseInstanceId is not supported: Baton has no case instances")
+        request_.business_key = member(body, "businessKey", str)
+        request_.variables = parse_variable_map(body.get("variables"))
+        instructions = member(body, "startInstructions", list) or []
+        if instructions:
+            from app.api.camunda.instructions import parse_instructions
+
+            request_.start_instructions = parse_instructions(instructions, allow_cancel=False)
+        with_variables = member(body, "withVariablesInReturn", bool, False)
+    except InvalidRequest as error:
+        raise InvalidRequest(prefix + error.message, camunda_type=error.camunda_type) from None
+    try:
+        started = instances.start_instance(context(), request_)
+    except NotFound as error:
+        if request_.definition_id is not None and error.message.startswith("No matching definition"):
+            raise BatonError(f"{prefix}no deployed process definition found with id '{request_.definition_id}': "
+                             "processDefinition is null", camunda_type="RestException", status=500) from None
+        raise
+    except InvalidRequest as error:
+        if error.message.startswith("Cannot instantiate"):
+            raise
+        raise InvalidRequest(prefix + error.message, camunda_type=error.camunda_type) from None
+    result = ProcessInstanceSchema().dump(started.instance)
+    result["links"] = self_link(f"/process-instance/{started.instance.id}")
+    if with_variables:
+        result["variables"] = render_variable_map(started.variables)
+    return result
+
+
+@blp.route("/<definition_id>/start", methods=["POST"])
+def start(definition_id: str) -> dict:
+    return _start(instances.StartRequest(definition_id=definition_id), definition_id)
+
+
+@blp.route("/<definition_id>/submit-form", methods=["POST"])
+def submit_form(definition_id: str) -> dict:
+    return _start(instances.StartRequest(definition_id=definition_id), definition_id)
+
+
+@blp.route("/key/<key>/start", methods=["POST"])
+def start_by_key(key: str) -> dict:
+    definition = service.get_latest_by_key(context(), key)
+    return _start(instances.StartRequest(definition_id=definition.id), definition.id)
+
+
+@blp.route("/key/<key>/submit-form", methods=["POST"])
+def submit_form_by_key(key: str) -> dict:
+    definition = service.get_latest_by_key(context(), key)
+    return _start(instances.StartRequest(definition_id=definition.id), definition.id)
+
+
+@blp.route("/key/<key>/tenant-id/<tenant_id>/start", methods=["POST"])
+def start_by_key_and_tenant(key: str, tenant_id: str) -> dict:
+    definition = service.get_latest_by_key(context(), key, tenant_id)
+    return _start(instances.StartRequest(definition_id=definition.id), definition.id)
+
+
+def _suspension(definition_id: str | None = None, key: str | None = None) -> tuple[str, int]:
+    body = json_body()
+    suspended = member(body, "suspended", bool)
+    if suspended is None:
+        raise InvalidRequest("The member 'suspended' is required")
+    include = member(body, "includeProcessInstances", bool, False)
+    key = key or member(body, "processDefinitionKey", str)
+    service.set_suspended(context(), suspended=suspended, definition_id=definition_id, key=key,
+                          include_instances=include)
+    return "", 204
+
+
+@blp.route("/<definition_id>/suspended", methods=["PUT"])
+def suspend(definition_id: str) -> tuple[str, int]:
+    return _suspension(definition_id=definition_id)
+
+
+@blp.route("/key/<key>/suspended", methods=["PUT"])
+def suspend_by_key(key: str) -> tuple[str, int]:
+    return _suspension(key=key)
+
+
+@blp.route("/suspended", methods=["PUT"])
+def suspend_many() -> tuple[str, int]:
+    return _suspension()

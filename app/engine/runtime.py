@@ -1,0 +1,299 @@
+"""Running workflows: the operations services perform on a SpiffWorkflow instance.
+
+Everything here works on in-memory ``BpmnWorkflow`` objects; loading and saving them is the
+services' business. Semantics follow Camunda where SpiffWorkflow differs: manual tasks and
+plain ``task`` elements pass through, only ``userTask`` waits for a person.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from SpiffWorkflow.bpmn.specs.defaults import UserTask as BpmnUserTask
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.camunda.specs.event_definitions import MessageEventDefinition as CamundaMessageEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import SignalEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.simple import TerminateEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
+from SpiffWorkflow.bpmn.util import BpmnEvent
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.task import Task
+from SpiffWorkflow.util.task import TaskState
+
+#: States of a task where a token is (or was) actually present.
+ACTIVE = TaskState.READY | TaskState.WAITING | TaskState.STARTED | TaskState.ERROR
+#: Keys SpiffWorkflow keeps in data that are not process variables.
+_INTERNAL_KEYS = frozenset({"data_objects"})
+#: Where SpiffWorkflow's Camunda message events put their payload; never a process variable.
+MESSAGE_SLOT = "_baton_message"
+_MAX_PASSES = 10_000
+
+
+@dataclass
+class Failure:
+    """A task that failed while the engine ran (script error, bad expression, ...)."""
+
+    task_id: str
+    activity_id: str | None
+    message: str
+    line_number: int | None = None
+    error_line: str | None = None
+
+
+@dataclass
+class WaitingEvent:
+    task_id: str
+    activity_id: str | None
+    kind: str  # "message" | "signal" | "timer"
+    name: str | None
+    due: datetime | None = None
+
+
+def new_workflow(spec: Any, subprocess_specs: dict[str, Any], script_engine: Any,
+                 variables: dict[str, Any] | None = None) -> BpmnWorkflow:
+    workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=script_engine)
+    if variables:
+        # Initial variables belong on the root task: every task copies its data from its parent.
+        workflow.task_tree.data.update(variables)
+    return workflow
+
+
+def all_workflows(workflow: BpmnWorkflow) -> list[Any]:
+    return [workflow, *workflow.subprocesses.values()]
+
+
+def all_tasks(workflow: BpmnWorkflow, state: int | None = None) -> list[Task]:
+    tasks: list[Task] = []
+    for wf in all_workflows(workflow):
+        tasks.extend(wf.get_tasks(state=state) if state is not None else wf.get_tasks())
+    return tasks
+
+
+def find_task(workflow: BpmnWorkflow, task_id: str) -> Task | None:
+    try:
+        return workflow.get_task_from_id(UUID(task_id))
+    except (ValueError, KeyError, Exception):  # noqa: BLE001 - Spiff raises its own TaskNotFound types
+        return None
+
+
+def is_user_task(task: Task) -> bool:
+    return isinstance(task.task_spec, BpmnUserTask)
+
+
+def _error_details(exc: BaseException) -> tuple[str, int | None, str | None]:
+    line = getattr(exc, "line_number", None) or None
+    text = getattr(exc, "error_line", None) or None
+    message = str(exc) or exc.__class__.__name__
+    inner = getattr(exc, "error_type", None)
+    if inner and inner not in message:
+        message = f"{inner}: {message}"
+    if line:
+        message = f"{message} (line {line}: {text})" if text else f"{message} (line {line})"
+    return message, line, text
+
+
+def run(workflow: BpmnWorkflow) -> Failure | None:
+    """Run every engine step until all tokens wait or the workflow ends.
+
+    A failing task is left in ERROR and reported; the workflow itself stays usable, so the
+    caller can persist it with an incident and retry later.
+    """
+    for _ in range(_MAX_PASSES):
+        try:
+            workflow.do_engine_steps()
+        except Exception as exc:  # noqa: BLE001 - any failure of model code becomes an incident
+            return _failure_from(workflow, exc)
+        passed = _pass_through_manual_tasks(workflow)
+        if not passed:
+            return None
+    return Failure(task_id="", activity_id=None, message="The process did not reach a wait state")
+
+
+def _failure_from(workflow: BpmnWorkflow, exc: BaseException) -> Failure:
+    task = getattr(exc, "task", None)
+    if task is None:
+        errored = all_tasks(workflow, TaskState.ERROR)
+        task = errored[0] if errored else None
+    message, line, text = _error_details(exc)
+    return Failure(
+        task_id=str(task.id) if task is not None else "",
+        activity_id=getattr(task.task_spec, "bpmn_id", None) if task is not None else None,
+        message=message, line_number=line, error_line=text,
+    )
+
+
+def _pass_through_manual_tasks(workflow: BpmnWorkflow) -> bool:
+    """Camunda runs manualTask and plain task elements straight through; SpiffWorkflow waits."""
+    ran = False
+    for task in all_tasks(workflow, TaskState.READY):
+        if task.task_spec.manual and not is_user_task(task):
+            task.run()
+            ran = True
+    return ran
+
+
+def ready_user_tasks(workflow: BpmnWorkflow) -> list[Task]:
+    return [t for t in all_tasks(workflow, TaskState.READY) if is_user_task(t)]
+
+
+def error_tasks(workflow: BpmnWorkflow) -> list[Task]:
+    return all_tasks(workflow, TaskState.ERROR)
+
+
+def frontier(workflow: BpmnWorkflow) -> list[Task]:
+    """Tasks holding a token now, oldest state change first."""
+    tasks = [t for t in all_tasks(workflow, ACTIVE) if t.task_spec.bpmn_id is not None or t.parent]
+    return sorted(tasks, key=lambda t: t.last_state_change)
+
+
+def process_variables(workflow: BpmnWorkflow) -> dict[str, Any]:
+    """The process-scope variables: what the tokens carry now (or carried at the end)."""
+    if workflow.completed:
+        source: dict[str, Any] = dict(workflow.data)
+        last = workflow.last_task
+        if last is not None:
+            for key, value in last.data.items():
+                source.setdefault(key, value)
+    else:
+        source = {}
+        tasks = [t for t in frontier(workflow) if t.workflow is workflow] or frontier(workflow)
+        if not tasks:
+            tasks = [workflow.last_task or workflow.task_tree]
+        for task in tasks:
+            source.update(task.data)
+    return {k: v for k, v in source.items() if k not in _INTERNAL_KEYS and k != MESSAGE_SLOT}
+
+
+def set_variables(workflow: BpmnWorkflow, values: dict[str, Any], deletions: list[str] | tuple = ()) -> None:
+    """Write process-scope variables into every token (SpiffWorkflow keeps data per task)."""
+    targets = frontier(workflow)
+    if not targets:
+        targets = [workflow.last_task or workflow.task_tree]
+    if not workflow.completed and workflow.task_tree.state != TaskState.COMPLETED:
+        targets.append(workflow.task_tree)
+    for task in targets:
+        task.data.update(values)
+        for name in deletions:
+            task.data.pop(name, None)
+
+
+def complete_user_task(workflow: BpmnWorkflow, task: Task, variables: dict[str, Any] | None = None) -> None:
+    if variables:
+        set_variables(workflow, variables)
+        task.data.update(variables)
+    task.run()
+
+
+def waiting_events(workflow: BpmnWorkflow) -> list[WaitingEvent]:
+    result: list[WaitingEvent] = []
+    for task in list(workflow.event_manager.tasks.values()):
+        definition = getattr(task.task_spec, "event_definition", None)
+        activity_id = getattr(task.task_spec, "bpmn_id", None)
+        if isinstance(definition, MessageEventDefinition):
+            result.append(WaitingEvent(str(task.id), activity_id, "message", definition.name))
+        elif isinstance(definition, SignalEventDefinition):
+            result.append(WaitingEvent(str(task.id), activity_id, "signal", definition.name))
+        elif isinstance(definition, TimerEventDefinition):
+            result.append(WaitingEvent(str(task.id), activity_id, "timer", definition.name,
+                                       _timer_due(definition, task)))
+        else:
+            # Multiple/other definitions: report each timer/message part we understand.
+            for part in getattr(definition, "event_definitions", []) or []:
+                if isinstance(part, MessageEventDefinition):
+                    result.append(WaitingEvent(str(task.id), activity_id, "message", part.name))
+                elif isinstance(part, SignalEventDefinition):
+                    result.append(WaitingEvent(str(task.id), activity_id, "signal", part.name))
+    return result
+
+
+def _timer_due(definition: TimerEventDefinition, task: Task) -> datetime | None:
+    try:
+        value = definition.details(task).value
+    except Exception:  # noqa: BLE001 - an unevaluated timer simply has no due date yet
+        return None
+    if isinstance(value, dict):
+        value = value.get("next")
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return None
+
+
+def fire_timers(workflow: BpmnWorkflow) -> None:
+    workflow.refresh_timers()
+
+
+def deliver_message(workflow: BpmnWorkflow, name: str, task_id: str | None = None) -> bool:
+    """Trigger a waiting message catch event; returns False if nothing waits for ``name``.
+
+    Message variables are written to the process scope by the caller before delivery (Camunda
+    sets them before the token moves on), so the event itself carries no payload for Baton.
+    """
+    return _deliver(workflow, name, (MessageEventDefinition,), task_id)
+
+
+def deliver_signal(workflow: BpmnWorkflow, name: str, task_id: str | None = None) -> bool:
+    return _deliver(workflow, name, (SignalEventDefinition,), task_id)
+
+
+def _deliver(workflow: BpmnWorkflow, name: str, kinds: tuple[type, ...], task_id: str | None) -> bool:
+    delivered = False
+    for task in list(workflow.event_manager.tasks.values()):
+        if task_id is not None and str(task.id) != task_id:
+            continue
+        definition = getattr(task.task_spec, "event_definition", None)
+        if not isinstance(definition, kinds) or definition.name != name:
+            continue
+        # Event definitions match by exact class, so build the event from the waiting one's class.
+        if isinstance(definition, CamundaMessageEventDefinition):
+            event = BpmnEvent(type(definition)(name), payload={"payload": None, "result_var": MESSAGE_SLOT})
+        else:
+            event = BpmnEvent(type(definition)(name), payload={})
+        if not task.task_spec.catches(task, event):
+            continue
+        task.task_spec.catch(task, event)
+        task.task_spec._update(task)  # noqa: SLF001 - the same call EventManager.catch makes
+        delivered = True
+        if task_id is not None:
+            break
+    return delivered
+
+
+def retry_failed(workflow: BpmnWorkflow, task_id: str | None = None) -> int:
+    """Put failed tasks back to READY so the next run executes them again."""
+    count = 0
+    for task in error_tasks(workflow):
+        if task_id is None or str(task.id) == task_id:
+            task._set_state(TaskState.READY)  # noqa: SLF001 - Spiff offers no public "retry"
+            count += 1
+    return count
+
+
+def cancel(workflow: BpmnWorkflow) -> None:
+    workflow.cancel()
+    for sub in list(workflow.subprocesses.values()):
+        if not sub.completed:
+            workflow.cancel(sub)
+
+
+def is_finished(workflow: BpmnWorkflow) -> bool:
+    return bool(workflow.completed) or workflow.is_completed()
+
+
+def end_state(workflow: BpmnWorkflow) -> str:
+    """COMPLETED, or INTERNALLY_TERMINATED when a terminate end event ended the process."""
+    for task in workflow.get_tasks(state=TaskState.COMPLETED):
+        spec = task.task_spec
+        if isinstance(spec, EndEvent) and isinstance(getattr(spec, "event_definition", None),
+                                                      TerminateEventDefinition):
+            return "INTERNALLY_TERMINATED"
+    return "COMPLETED"

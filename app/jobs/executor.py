@@ -1,0 +1,185 @@
+"""The database-backed job executor.
+
+Jobs are acquired in small batches under a lock with an expiry (``SELECT … FOR UPDATE SKIP
+LOCKED`` on PostgreSQL), so any number of executors on any number of hosts can share the
+table and a killed worker's jobs are picked up again once its locks expire. Each job runs in
+its own transaction; a handler deletes or reschedules its job in that same transaction, which
+makes a job's effect and its completion one atomic step.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+from collections.abc import Callable
+from datetime import timedelta
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from app.errors import BatonError
+from app.services.context import Context, utcnow
+from app.store import models as m
+from app.store.ids import new_id
+
+log = logging.getLogger("baton.jobs")
+
+Handler = Callable[[Context, Session, m.Job], None]
+HANDLERS: dict[str, Handler] = {}
+
+
+def handler(job_type: str) -> Callable[[Handler], Handler]:
+    def register(fn: Handler) -> Handler:
+        HANDLERS[job_type] = fn
+        return fn
+    return register
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{new_id()[:8]}"
+
+
+def acquire(ctx: Context, owner: str, limit: int = 10) -> list[str]:
+    now = utcnow()
+    expiry = now + timedelta(seconds=ctx.settings.job_lock_seconds)
+    suspended_batches = select(m.Batch.id).where(m.Batch.suspended.is_(True))
+    query = (
+        select(m.Job)
+        .where(m.Job.retries > 0, m.Job.suspended.is_(False))
+        .where(or_(m.Job.due_date.is_(None), m.Job.due_date <= now))
+        .where(or_(m.Job.lock_expiry.is_(None), m.Job.lock_expiry < now))
+        .where(or_(m.Job.batch_id.is_(None), m.Job.batch_id.not_in(suspended_batches)))
+        .order_by(m.Job.due_date.asc().nulls_first(), m.Job.id)
+        .limit(limit)
+    )
+    if not ctx.db.is_sqlite:
+        query = query.with_for_update(skip_locked=True, of=m.Job)
+    with ctx.db.transaction() as session:
+        jobs = list(session.scalars(query))
+        for job in jobs:
+            job.lock_owner = owner
+            job.lock_expiry = expiry
+        return [job.id for job in jobs]
+
+
+def execute(ctx: Context, job_id: str, owner: str | None = None) -> bool:
+    """Run one job now. Returns True if its handler succeeded."""
+    try:
+        with ctx.db.transaction() as session:
+            job = session.get(m.Job, job_id)
+            if job is None or (owner is not None and job.lock_owner != owner):
+                return False  # done elsewhere, or our lock expired and another worker took it
+            run = HANDLERS.get(job.type)
+            if run is None:
+                raise BatonError(f"No handler for job type '{job.type}'")
+            run(ctx, session, job)
+            still_there = session.get(m.Job, job_id)
+            if still_there is not None:
+                still_there.lock_owner = None
+                still_there.lock_expiry = None
+        return True
+    except Exception as exc:  # noqa: BLE001 - a failing job is recorded, never fatal to the executor
+        _record_failure(ctx, job_id, exc)
+        return False
+
+
+def _record_failure(ctx: Context, job_id: str, exc: Exception) -> None:
+    message = getattr(exc, "message", None) or str(exc) or exc.__class__.__name__
+    log.info("job %s failed: %s", job_id, message)
+    with ctx.db.transaction() as session:
+        job = session.get(m.Job, job_id)
+        if job is None:
+            return
+        job.retries = max(job.retries - 1, 0)
+        job.exception_message = message
+        job.lock_owner = None
+        job.lock_expiry = None
+        if job.retries == 0:
+            session.add(m.Incident(
+                id=new_id(), type="failedJob", process_instance_id=job.process_instance_id,
+                definition_id=job.definition_id, activity_id=job.activity_id, execution_id=job.execution_id,
+                job_id=job.id, message=message, created=utcnow(), status="open", tenant_id=job.tenant_id))
+            if job.process_instance_id:
+                instance = session.get(m.ProcessInstance, job.process_instance_id)
+                if instance is not None:
+                    instance.has_incident = True
+            on_exhausted = EXHAUSTED.get(job.type)
+            if on_exhausted is not None:
+                on_exhausted(ctx, session, job)
+
+
+#: Called (in the failure transaction) when a job of that type has no retries left.
+EXHAUSTED: dict[str, Handler] = {}
+
+
+def run_once(ctx: Context, owner: str, limit: int = 10) -> int:
+    """Acquire and run one round of due jobs; returns how many were acquired."""
+    ids = acquire(ctx, owner, limit)
+    for job_id in ids:
+        execute(ctx, job_id, owner)
+    return len(ids)
+
+
+def run_until_idle(ctx: Context, max_rounds: int = 1000) -> int:
+    """Run jobs until none is due (tests and the CLI use it). Returns the number run."""
+    from app.jobs import handlers  # noqa: F401 - registers the handlers
+
+    owner = worker_id()
+    total = 0
+    for _ in range(max_rounds):
+        count = run_once(ctx, owner)
+        total += count
+        if count == 0:
+            break
+    return total
+
+
+class BackgroundExecutor:
+    def __init__(self, ctx: Context) -> None:
+        from app.jobs import handlers  # noqa: F401 - registers the handlers
+
+        self.ctx = ctx
+        self.owner = worker_id()
+        self._stop = threading.Event()
+        self.thread = threading.Thread(target=self._loop, name="baton-job-executor", daemon=True)
+
+    def start(self) -> BackgroundExecutor:
+        self.thread.start()
+        return self
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        self.thread.join(timeout)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                count = run_once(self.ctx, self.owner)
+            except Exception:  # noqa: BLE001 - e.g. the database restarting: wait and try again
+                log.exception("job acquisition failed")
+                count = 0
+            if count == 0:
+                self._stop.wait(self.ctx.settings.job_poll_interval)
+
+
+def start_background_executor(ctx: Context) -> BackgroundExecutor:
+    return BackgroundExecutor(ctx).start()
+
+
+def run_worker(ctx: Context, stop: threading.Event | None = None) -> None:
+    """``baton worker``: run jobs in the foreground until stopped."""
+    from app.jobs import handlers  # noqa: F401 - registers the handlers
+
+    stop = stop or threading.Event()
+    owner = worker_id()
+    log.info("worker %s started", owner)
+    while not stop.is_set():
+        try:
+            count = run_once(ctx, owner, limit=20)
+        except Exception:  # noqa: BLE001
+            log.exception("job acquisition failed")
+            count = 0
+        if count == 0:
+            stop.wait(ctx.settings.job_poll_interval)

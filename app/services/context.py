@@ -1,0 +1,40 @@
+"""What every service call gets: the database, settings, caches and the acting user."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from app.config import Settings
+from app.engine.cache import SpecCache
+from app.store.db import Database
+
+
+@dataclass(frozen=True)
+class Actor:
+    user_id: str
+    is_admin: bool = False
+    groups: tuple[str, ...] = ()
+    role_ids: tuple[int, ...] = ()
+    claims: frozenset[str] = field(default_factory=frozenset)
+
+
+@dataclass
+class Context:
+    db: Database
+    settings: Settings
+    specs: SpecCache
+    script_engine: Any
+    actor: Actor | None = None
+
+    @property
+    def user_id(self) -> str | None:
+        return self.actor.user_id if self.actor else None
+
+    def as_actor(self, actor: Actor | None) -> Context:
+        return Context(self.db, self.settings, self.specs, self.script_engine, actor)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
