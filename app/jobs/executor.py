@@ -114,18 +114,25 @@ def _record_failure(ctx: Context, job_id: str, exc: Exception) -> None:
 EXHAUSTED: dict[str, Handler] = {}
 
 
+def register_handlers() -> None:
+    from app.jobs import handlers, restart_jobs  # noqa: F401 - importing registers them
+
+
 def run_once(ctx: Context, owner: str, limit: int = 10) -> int:
     """Acquire and run one round of due jobs; returns how many were acquired."""
     ids = acquire(ctx, owner, limit)
     for job_id in ids:
         execute(ctx, job_id, owner)
+    if not ids:
+        from app.services.batches import finalize_batches
+
+        finalize_batches(ctx)  # Camunda's monitor job: end batches whose jobs all succeeded
     return len(ids)
 
 
 def run_until_idle(ctx: Context, max_rounds: int = 1000) -> int:
     """Run jobs until none is due (tests and the CLI use it). Returns the number run."""
-    from app.jobs import handlers  # noqa: F401 - registers the handlers
-
+    register_handlers()
     owner = worker_id()
     total = 0
     for _ in range(max_rounds):
@@ -138,8 +145,7 @@ def run_until_idle(ctx: Context, max_rounds: int = 1000) -> int:
 
 class BackgroundExecutor:
     def __init__(self, ctx: Context) -> None:
-        from app.jobs import handlers  # noqa: F401 - registers the handlers
-
+        register_handlers()
         self.ctx = ctx
         self.owner = worker_id()
         self._stop = threading.Event()
@@ -170,8 +176,7 @@ def start_background_executor(ctx: Context) -> BackgroundExecutor:
 
 def run_worker(ctx: Context, stop: threading.Event | None = None) -> None:
     """``baton worker``: run jobs in the foreground until stopped."""
-    from app.jobs import handlers  # noqa: F401 - registers the handlers
-
+    register_handlers()
     stop = stop or threading.Event()
     owner = worker_id()
     log.info("worker %s started", owner)

@@ -27,13 +27,20 @@ class Context:
     specs: SpecCache
     script_engine: Any
     actor: Actor | None = None
+    #: Script engines for definitions deployed with ``engine=<name>`` (e.g. compiled Keyfactor workflows).
+    engines: dict[str, Any] = field(default_factory=dict)
 
     @property
     def user_id(self) -> str | None:
         return self.actor.user_id if self.actor else None
 
     def as_actor(self, actor: Actor | None) -> Context:
-        return Context(self.db, self.settings, self.specs, self.script_engine, actor)
+        return Context(self.db, self.settings, self.specs, self.script_engine, actor, self.engines)
+
+    def engine_for(self, definition: Any) -> Any:
+        """The script engine for a definition: only compiled workflows get their connectors."""
+        name = getattr(definition, "engine", None)
+        return self.engines.get(name, self.script_engine) if name else self.script_engine
 
 
 def utcnow() -> datetime:

@@ -25,6 +25,8 @@ class NewDeployment:
     resources: dict[str, bytes]
     duplicate_filtering: bool = False
     changed_only: bool = False
+    #: Script engine name for the definitions (see Context.engine_for); None = the BPMN sandbox.
+    engine: str | None = None
 
 
 @dataclass
@@ -107,7 +109,7 @@ def create_deployment(ctx: Context, new: NewDeployment) -> DeploymentResult:
                 version_tag=process.version_tag, history_ttl=process.history_ttl,
                 startable=process.startable, deployment_id=deployment.id,
                 resource_name=process.resource_name, tenant_id=new.tenant_id, suspended=False,
-                has_none_start=process.has_none_start_event, deployed_at=now,
+                has_none_start=process.has_none_start_event, engine=new.engine, deployed_at=now,
             )
             session.add(definition)
             created.append(definition)

@@ -65,7 +65,7 @@ def load(ctx: Context, session: Session, instance_id: str) -> LiveInstance:
         raise NotFound(f"Process instance with id {instance_id} does not exist")
     process = load_process(ctx, session, definition)
     loaded_at = time.time()
-    workflow = serializer.loads(row.state_json, process.spec, process.subprocess_specs, ctx.script_engine)
+    workflow = serializer.loads(row.state_json, process.spec, process.subprocess_specs, ctx.engine_for(definition))
     return LiveInstance(row, process, workflow, loaded_at)
 
 
@@ -406,7 +406,8 @@ def create(ctx: Context, session: Session, definition: m.ProcessDefinition, *,
     process = load_process(ctx, session, definition)
     engine_values = {name: values.to_engine(tv) for name, tv in variables.items()}
     if workflow is None:
-        workflow = runtime.new_workflow(process.spec, process.subprocess_specs, ctx.script_engine, engine_values)
+        workflow = runtime.new_workflow(process.spec, process.subprocess_specs, ctx.engine_for(definition),
+                                        engine_values)
     instance_id = new_id()
     row = m.ProcessInstance(
         id=instance_id, definition_id=definition.id, definition_key=definition.key,

@@ -95,6 +95,8 @@ class ProcessDefinition(Base):
     tenant_id: Mapped[str | None] = mapped_column(NAME)
     suspended: Mapped[bool] = mapped_column(Boolean, default=False)
     has_none_start: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: Which script engine runs it: None = the BPMN sandbox; "keyfactor" = compiled Keyfactor workflows.
+    engine: Mapped[str | None] = mapped_column(String(32))
     deployed_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     __table_args__ = (Index("ix_procdef_key_version", "key", "version"),)

@@ -83,3 +83,8 @@ def variable_condition(instance_id_column: Any, name: str, operator: str, value:
 
 def any_of(conditions: list[ColumnElement[bool]]) -> ColumnElement[bool]:
     return or_(*conditions) if conditions else and_(True)
+
+
+def variable_value_condition(operator: str, value: Any, values_ignore_case: bool = False) -> ColumnElement[bool]:
+    """The value part of a variable filter on ``variable`` rows themselves (historic variable queries)."""
+    return _variable_value_condition(operator, value, values_ignore_case)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 12:56:46.439011
+Create Date: 2026-11-22 13:04:52.755340
 """
 from alembic import op
 import sqlalchemy as sa
@@ -248,6 +248,7 @@ def upgrade() -> None:
     sa.Column('tenant_id', sa.String(length=255), nullable=True),
     sa.Column('suspended', sa.Boolean(), nullable=False),
     sa.Column('has_none_start', sa.Boolean(), nullable=False),
+    sa.Column('engine', sa.String(length=32), nullable=True),
     sa.Column('deployed_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['deployment_id'], ['deployment.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id')
