@@ -17,9 +17,11 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from sqlalchemy import or_, select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
-from app.errors import BatonError
+from app.errors import BatonError, Conflict
 from app.services.context import Context, utcnow
 from app.store import models as m
 from app.store.ids import new_id
@@ -80,9 +82,28 @@ def execute(ctx: Context, job_id: str, owner: str | None = None) -> bool:
                 still_there.lock_owner = None
                 still_there.lock_expiry = None
         return True
+    except (StaleDataError, Conflict) as exc:
+        # Lost a race with another writer: not the job's fault, so no retry is used up.
+        log.info("job %s conflicted, will run again: %s", job_id, exc)
+        _unlock(ctx, job_id)
+        return False
+    except OperationalError as exc:
+        if "locked" not in str(exc).lower():
+            _record_failure(ctx, job_id, exc)
+        else:
+            _unlock(ctx, job_id)
+        return False
     except Exception as exc:  # noqa: BLE001 - a failing job is recorded, never fatal to the executor
         _record_failure(ctx, job_id, exc)
         return False
+
+
+def _unlock(ctx: Context, job_id: str) -> None:
+    with ctx.db.transaction() as session:
+        job = session.get(m.Job, job_id)
+        if job is not None:
+            job.lock_owner = None
+            job.lock_expiry = None
 
 
 def _record_failure(ctx: Context, job_id: str, exc: Exception) -> None:
@@ -92,11 +113,12 @@ def _record_failure(ctx: Context, job_id: str, exc: Exception) -> None:
         job = session.get(m.Job, job_id)
         if job is None:
             return
+        had_retries = job.retries > 0
         job.retries = max(job.retries - 1, 0)
         job.exception_message = message
         job.lock_owner = None
         job.lock_expiry = None
-        if job.retries == 0:
+        if job.retries == 0 and had_retries:  # exhausted now, not a re-run of an already failed job
             session.add(m.Incident(
                 id=new_id(), type="failedJob", process_instance_id=job.process_instance_id,
                 definition_id=job.definition_id, activity_id=job.activity_id, execution_id=job.execution_id,

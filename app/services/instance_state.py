@@ -105,6 +105,8 @@ def save(ctx: Context, session: Session, live: LiveInstance, *, end_state: str |
     row, workflow = live.row, live.workflow
     now = utcnow()
     finished = end_state is not None or runtime.is_finished(workflow)
+    if not finished:
+        _sync_tasks(session, live, now)  # before history: activity rows copy the task's assignee
     _sync_history(session, live, now, closing=finished, canceled=end_state is not None)
     _sync_variables(session, live, now)
     if live.failure is not None:
@@ -117,7 +119,6 @@ def save(ctx: Context, session: Session, live: LiveInstance, *, end_state: str |
         _clear_runtime(session, row.id, now)
     else:
         row.state_json = serializer.dumps(workflow)
-        _sync_tasks(session, live, now)
         _sync_waits(session, live, now)
     session.flush()
 
@@ -326,6 +327,7 @@ def _sync_waits(session: Session, live: LiveInstance, now: datetime) -> None:
         m.Job.process_instance_id == row.id, m.Job.type == "timer"))}
     for execution_id, job in jobs.items():
         if execution_id not in timers:
+            resolve_incidents(session, row.id, now, job_id=job.id)
             session.delete(job)
     for execution_id, wait in timers.items():
         job = jobs.get(execution_id)
@@ -337,7 +339,8 @@ def _sync_waits(session: Session, live: LiveInstance, now: datetime) -> None:
                 definition_key=row.definition_key, activity_id=wait.activity_id,
                 execution_id=execution_id, due_date=due, retries=3, created=now,
                 suspended=row.state == "SUSPENDED", tenant_id=row.tenant_id))
-        elif job.due_date != due and job.lock_owner is None:
+        elif job.due_date != due:
+            # Also while locked: only the job's own handler writes this row in this transaction.
             job.due_date = due
 
 

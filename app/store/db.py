@@ -17,6 +17,8 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    # Camunda's *Like filters are case-sensitive; SQLite's LIKE is not unless told so.
+    cursor.execute("PRAGMA case_sensitive_like=ON")
     cursor.close()
 
 
