@@ -196,6 +196,7 @@ def dry_run(ctx: Context, request: RestartRequest) -> dict[str, Any]:
     """What a restart would do, changing nothing (Baton's addition)."""
     with ctx.db.transaction() as session:
         prepared = prepare(ctx, session, request)
+        target_id = prepared.target.id
         total = 0
         first: list[str] = []
         refused: list[dict[str, str]] = []
@@ -217,7 +218,7 @@ def dry_run(ctx: Context, request: RestartRequest) -> dict[str, Any]:
         raise InvalidRequest("processInstanceIds is empty")
     return {"selectedInstances": total, "firstInstanceIds": first, "refusedInstances": refused,
             "refusedCount": len(refused), "sampleActiveActivityIds": sample_activities or [],
-            "processDefinitionId": prepared.target.id}
+            "processDefinitionId": target_id}
 
 
 def _sample_activities(ctx: Context, session: Session, request: RestartRequest, prepared: Prepared,

@@ -10,7 +10,7 @@ from flask_smorest import Blueprint
 from app.api.auth import context
 from app.api.camunda.batch_schemas import BatchSchema
 from app.api.camunda.common import json_body, member
-from app.api.camunda.history import HISTORIC_INSTANCE_QUERY
+from app.api.camunda.history import PROCESS_INSTANCE_QUERY as HISTORIC_INSTANCE_QUERY
 from app.api.camunda.instructions import parse_instructions
 from app.errors import InvalidRequest
 from app.services import modification, restart
