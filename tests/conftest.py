@@ -27,6 +27,11 @@ from app.config import Settings
 from app.store.migrate import upgrade
 from app.store.models import Base
 
+try:  # the Keyfactor tables must be known to drop_all/TRUNCATE below
+    import app.store.keyfactor_models  # noqa: F401
+except ImportError:
+    pass
+
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT.parent / "shared" / "corpus"
 PG_URL = os.environ.get("BATON_TEST_POSTGRES_URL")

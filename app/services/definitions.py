@@ -79,12 +79,12 @@ def list_definitions(ctx: Context, filters: dict[str, Any], sorting: Sorting = (
                      max_results: int | None = None) -> list[m.ProcessDefinition]:
     query = apply_sorting(_filtered(filters), sorting, SORT_COLUMNS, PD.deployed_at)
     query = apply_paging(query.order_by(PD.id), first_result, max_results)
-    with ctx.db.transaction() as session:
+    with ctx.db.transaction(readonly=True) as session:
         return list(session.scalars(query))
 
 
 def count_definitions(ctx: Context, filters: dict[str, Any]) -> int:
-    with ctx.db.transaction() as session:
+    with ctx.db.transaction(readonly=True) as session:
         return session.scalar(count_of(_filtered(filters))) or 0
 
 
@@ -105,17 +105,17 @@ def find_latest_by_key(session: Session, key: str, tenant_id: str | None = None)
 
 
 def get_definition(ctx: Context, definition_id: str) -> m.ProcessDefinition:
-    with ctx.db.transaction() as session:
+    with ctx.db.transaction(readonly=True) as session:
         return find_definition(session, definition_id)
 
 
 def get_latest_by_key(ctx: Context, key: str, tenant_id: str | None = None) -> m.ProcessDefinition:
-    with ctx.db.transaction() as session:
+    with ctx.db.transaction(readonly=True) as session:
         return find_latest_by_key(session, key, tenant_id)
 
 
 def get_xml(ctx: Context, definition: m.ProcessDefinition) -> str:
-    with ctx.db.transaction() as session:
+    with ctx.db.transaction(readonly=True) as session:
         data = session.scalar(select(m.Resource.data).where(
             m.Resource.deployment_id == definition.deployment_id, m.Resource.name == definition.resource_name))
     if data is None:

@@ -118,7 +118,7 @@ def create_deployment(ctx: Context, new: NewDeployment) -> DeploymentResult:
 
 
 def get_deployment(ctx: Context, deployment_id: str) -> m.Deployment:
-    with ctx.db.transaction() as session:
+    with ctx.db.transaction(readonly=True) as session:
         deployment = session.get(m.Deployment, deployment_id)
         if deployment is None:
             raise NotFound(f"Deployment with id '{deployment_id}' does not exist")
@@ -126,7 +126,7 @@ def get_deployment(ctx: Context, deployment_id: str) -> m.Deployment:
 
 
 def list_resources(ctx: Context, deployment_id: str) -> list[m.Resource]:
-    with ctx.db.transaction() as session:
+    with ctx.db.transaction(readonly=True) as session:
         if session.get(m.Deployment, deployment_id) is None:
             raise NotFound(f"Deployment with id '{deployment_id}' does not exist")
         return list(session.scalars(select(m.Resource).where(m.Resource.deployment_id == deployment_id)
@@ -134,7 +134,7 @@ def list_resources(ctx: Context, deployment_id: str) -> list[m.Resource]:
 
 
 def get_resource(ctx: Context, deployment_id: str, resource_id: str) -> m.Resource:
-    with ctx.db.transaction() as session:
+    with ctx.db.transaction(readonly=True) as session:
         resource = session.get(m.Resource, resource_id)
         if resource is None or resource.deployment_id != deployment_id:
             raise NotFound(f"Deployment resource with resource id '{resource_id}' for deployment id "
@@ -208,12 +208,12 @@ def list_deployments(ctx: Context, filters: dict, sorting=(), first_result: int 
     from app.store.querying import apply_paging, apply_sorting
 
     query = apply_sorting(_deployment_query(filters), sorting, DEPLOYMENT_SORT, D.id)
-    with ctx.db.transaction() as session:
+    with ctx.db.transaction(readonly=True) as session:
         return list(session.scalars(apply_paging(query, first_result, max_results)))
 
 
 def count_deployments(ctx: Context, filters: dict) -> int:
     from app.store.querying import count_of
 
-    with ctx.db.transaction() as session:
+    with ctx.db.transaction(readonly=True) as session:
         return session.scalar(count_of(_deployment_query(filters))) or 0

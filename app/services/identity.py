@@ -59,7 +59,7 @@ def authenticate(ctx: Context, username: str, password: str) -> Actor:
         hit = _cache.get(key)
         if hit is not None and hit[0] > now:
             return hit[1]
-    with ctx.db.transaction() as session:
+    with ctx.db.transaction(readonly=True) as session:
         user = session.get(m.User, username)
         if user is None or not check_password_hash(user.password_hash, password):
             raise Unauthorized("Unauthorized")
@@ -117,7 +117,7 @@ def delete_user(ctx: Context, user_id: str) -> None:
 
 
 def list_users(ctx: Context) -> list[m.User]:
-    with ctx.db.transaction() as session:
+    with ctx.db.transaction(readonly=True) as session:
         return list(session.scalars(select(m.User).order_by(m.User.id)))
 
 
@@ -176,7 +176,7 @@ def add_member(ctx: Context, role_ref: str | int, user_id: str) -> None:
 
 
 def list_roles(ctx: Context) -> list[tuple[m.Role, list[str], list[str]]]:
-    with ctx.db.transaction() as session:
+    with ctx.db.transaction(readonly=True) as session:
         result = []
         for role in session.scalars(select(m.Role).order_by(m.Role.id)):
             members = list(session.scalars(select(m.RoleMember.user_id).where(m.RoleMember.role_id == role.id)))

@@ -78,17 +78,17 @@ def list_incidents(ctx: Context, filters: Filters, sorting: Sorting = (), first_
                    max_results: int | None = None) -> list[IncidentView]:
     query = apply_paging(apply_sorting(incident_query(filters), sorting, SORT_COLUMNS, INC.id),
                          first_result, max_results)
-    with ctx.db.transaction() as session:
+    with ctx.db.transaction(readonly=True) as session:
         return _views(session, list(session.scalars(query)))
 
 
 def count_incidents(ctx: Context, filters: Filters) -> int:
-    with ctx.db.transaction() as session:
+    with ctx.db.transaction(readonly=True) as session:
         return session.scalar(count_of(incident_query(filters))) or 0
 
 
 def get_incident(ctx: Context, incident_id: str) -> IncidentView:
-    with ctx.db.transaction() as session:
+    with ctx.db.transaction(readonly=True) as session:
         row = session.get(m.Incident, incident_id)
         if row is None or row.status != "open":
             raise NotFound(f"No matching incident with id {incident_id}")

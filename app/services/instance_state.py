@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -116,7 +116,8 @@ def save(ctx: Context, session: Session, live: LiveInstance, *, end_state: str |
         row.end_time = now
         row.delete_reason = delete_reason
         row.state_json = None
-        _clear_runtime(session, row.id, now)
+        if live.loaded_at is not None:  # a new instance has no runtime rows to clear
+            _clear_runtime(session, row.id, now)
     else:
         row.state_json = serializer.dumps(workflow)
         _sync_waits(session, live, now)
@@ -129,37 +130,53 @@ def _ts(value: float) -> datetime:
 
 def _sync_history(session: Session, live: LiveInstance, now: datetime, *, closing: bool, canceled: bool) -> None:
     row, index = live.row, live.process.index
-    views = activity_views(live.workflow, live.loaded_at)
+    # A task can be reported twice (e.g. a subprocess seen from both workflows): keep its latest view.
+    views = list({v.id: v for v in activity_views(live.workflow, live.loaded_at)}.values())
+    is_new = live.loaded_at is None
     existing: dict[str, m.ActivityInstance] = {}
-    ids = [v.id for v in views]
-    for start in range(0, len(ids), 500):
-        chunk = ids[start:start + 500]
-        for act in session.scalars(select(m.ActivityInstance).where(m.ActivityInstance.id.in_(chunk))):
-            existing[act.id] = act
+    if not is_new:  # a new instance has no rows yet: skip the lookups
+        ids = [v.id for v in views]
+        with session.no_autoflush:
+            for start in range(0, len(ids), 500):
+                chunk = ids[start:start + 500]
+                for act in session.scalars(select(m.ActivityInstance).where(m.ActivityInstance.id.in_(chunk))):
+                    existing[act.id] = act
+    # Tasks created in this transaction carry the assignee resolved from the model.
+    assignees = {obj.id: obj.assignee for obj in session.new if isinstance(obj, m.Task)}
     base_seq = time.time_ns()
+    inserts: list[dict[str, Any]] = []
     for offset, view in enumerate(views):
         act = existing.get(view.id)
         when = _ts(view.changed)
+        ended = view.status in ("completed", "canceled")
         if act is None:
             if view.status == "canceled":
                 continue  # predicted but never entered
             info = index.activities.get(view.activity_id)
-            act = m.ActivityInstance(
-                id=view.id, process_instance_id=row.id, definition_id=row.definition_id,
-                definition_key=row.definition_key,
-                activity_id=f"{view.activity_id}#multiInstanceBody" if view.multi_instance_body else view.activity_id,
-                activity_name=info.name if info else None,
-                activity_type="multiInstanceBody" if view.multi_instance_body else (
-                    info.activity_type if info else "task"),
-                parent_activity_instance_id=view.parent_id or row.id,
-                execution_id=view.task_id,
-                task_id=view.task_id if info is not None and info.activity_type == "userTask" else None,
-                start_time=when, canceled=False, complete_scope=view.complete_scope,
-                skipped=view.skipped, tenant_id=row.tenant_id, seq=base_seq + offset,
-            )
-            session.add(act)
-            existing[view.id] = act
-        if view.status in ("completed", "canceled") and act.end_time is None:
+            activity_type = "multiInstanceBody" if view.multi_instance_body else (
+                info.activity_type if info else "task")
+            is_user_task = activity_type == "userTask"
+            values_ = {
+                "id": view.id, "process_instance_id": row.id, "definition_id": row.definition_id,
+                "definition_key": row.definition_key,
+                "activity_id": f"{view.activity_id}#multiInstanceBody" if view.multi_instance_body
+                else view.activity_id,
+                "activity_name": info.name if info else None, "activity_type": activity_type,
+                "parent_activity_instance_id": view.parent_id or row.id, "execution_id": view.task_id,
+                "task_id": view.task_id if is_user_task else None,
+                "assignee": assignees.get(view.task_id) if is_user_task else None,
+                "called_process_instance_id": None, "start_time": when,
+                "end_time": when if ended else None, "canceled": view.status == "canceled",
+                "complete_scope": view.complete_scope, "skipped": view.skipped, "tenant_id": row.tenant_id,
+                "seq": base_seq + offset,
+            }
+            if closing and values_["end_time"] is None:
+                # Still open when the instance ends: it was cancelled with it.
+                values_["end_time"] = now
+                values_["canceled"] = canceled or activity_type not in ("noneEndEvent", "terminateEndEvent")
+            inserts.append(values_)
+            continue
+        if ended and act.end_time is None:
             act.end_time = when
             act.canceled = view.status == "canceled"
             act.complete_scope = view.complete_scope
@@ -167,8 +184,9 @@ def _sync_history(session: Session, live: LiveInstance, now: datetime, *, closin
             task = session.get(m.Task, act.task_id)
             if task is not None:
                 act.assignee = task.assignee
-    if closing:
-        # Anything still open when the instance ends was cancelled with it.
+    if inserts:
+        session.execute(insert(m.ActivityInstance), inserts)
+    if closing and not is_new:
         open_rows = session.scalars(select(m.ActivityInstance).where(
             m.ActivityInstance.process_instance_id == row.id, m.ActivityInstance.end_time.is_(None)))
         for act in open_rows:
@@ -217,8 +235,11 @@ def stored_value(row: m.Variable) -> values.TypedValue:
 
 def _sync_variables(session: Session, live: LiveInstance, now: datetime) -> None:
     current = runtime.process_variables(live.workflow)
-    rows = {v.name: v for v in session.scalars(
-        select(m.Variable).where(m.Variable.process_instance_id == live.row.id))}
+    rows: dict[str, m.Variable] = {}
+    if live.loaded_at is not None:
+        with session.no_autoflush:
+            rows = {v.name: v for v in session.scalars(
+                select(m.Variable).where(m.Variable.process_instance_id == live.row.id))}
     for name, value in current.items():
         row = rows.get(name)
         declared = live.declared.get(name)
@@ -315,7 +336,9 @@ def _resolve_int(text: str | None, variables: dict[str, Any], default: int) -> i
 def _sync_waits(session: Session, live: LiveInstance, now: datetime) -> None:
     row = live.row
     waits = runtime.waiting_events(live.workflow)
-    session.execute(delete(m.EventSubscription).where(m.EventSubscription.process_instance_id == row.id))
+    is_new = live.loaded_at is None
+    if not is_new:
+        session.execute(delete(m.EventSubscription).where(m.EventSubscription.process_instance_id == row.id))
     for wait in waits:
         if wait.kind in ("message", "signal") and wait.name:
             session.add(m.EventSubscription(
@@ -323,7 +346,7 @@ def _sync_waits(session: Session, live: LiveInstance, now: datetime) -> None:
                 activity_id=wait.activity_id or "", execution_id=wait.task_id, tenant_id=row.tenant_id,
                 created=now))
     timers = {w.task_id: w for w in waits if w.kind == "timer"}
-    jobs = {j.execution_id: j for j in session.scalars(select(m.Job).where(
+    jobs = {} if is_new else {j.execution_id: j for j in session.scalars(select(m.Job).where(
         m.Job.process_instance_id == row.id, m.Job.type == "timer"))}
     for execution_id, job in jobs.items():
         if execution_id not in timers:

@@ -76,7 +76,7 @@ def find_running(session: Session, instance_id: str) -> m.ProcessInstance:
 
 
 def get_instance(ctx: Context, instance_id: str) -> m.ProcessInstance:
-    with ctx.db.transaction() as session:
+    with ctx.db.transaction(readonly=True) as session:
         return find_running(session, instance_id)
 
 
@@ -88,13 +88,13 @@ def read_variables(session: Session, instance_id: str, names: list[str] | None =
 
 
 def get_variables(ctx: Context, instance_id: str) -> dict[str, values.TypedValue]:
-    with ctx.db.transaction() as session:
+    with ctx.db.transaction(readonly=True) as session:
         find_running(session, instance_id)
         return read_variables(session, instance_id)
 
 
 def get_variable(ctx: Context, instance_id: str, name: str) -> values.TypedValue:
-    with ctx.db.transaction() as session:
+    with ctx.db.transaction(readonly=True) as session:
         find_running(session, instance_id)
         found = read_variables(session, instance_id, [name])
         if name not in found:
@@ -175,7 +175,7 @@ class ActivityNode:
 
 
 def activity_tree(ctx: Context, instance_id: str) -> tuple[m.ProcessInstance, m.ProcessDefinition, ActivityNode]:
-    with ctx.db.transaction() as session:
+    with ctx.db.transaction(readonly=True) as session:
         row = find_running(session, instance_id)
         definition = find_definition(session, row.definition_id)
         open_rows = list(session.scalars(select(m.ActivityInstance).where(

@@ -119,12 +119,12 @@ def list_jobs(ctx: Context, filters: Filters, sorting: Sorting = (), first_resul
               max_results: int | None = None) -> list[m.Job]:
     keys = [(key, asc) for key, asc in sorting if SORT_COLUMNS.get(key) is not None]
     query = apply_paging(apply_sorting(job_query(filters), keys, SORT_COLUMNS, J.id), first_result, max_results)
-    with ctx.db.transaction() as session:
+    with ctx.db.transaction(readonly=True) as session:
         return list(session.scalars(query))
 
 
 def count_jobs(ctx: Context, filters: Filters) -> int:
-    with ctx.db.transaction() as session:
+    with ctx.db.transaction(readonly=True) as session:
         return session.scalar(count_of(job_query(filters))) or 0
 
 
@@ -136,7 +136,7 @@ def _find(session: Session, job_id: str) -> m.Job:
 
 
 def get_job(ctx: Context, job_id: str) -> m.Job:
-    with ctx.db.transaction() as session:
+    with ctx.db.transaction(readonly=True) as session:
         return _find(session, job_id)
 
 
@@ -345,7 +345,7 @@ def _sort_key(attribute: str) -> Any:
 
 def list_job_definitions(ctx: Context, filters: Filters, sorting: Sorting = (), first_result: int = 0,
                          max_results: int | None = None) -> list[JobDefinition]:
-    with ctx.db.transaction() as session:
+    with ctx.db.transaction(readonly=True) as session:
         rows = [jd for jd in _all_job_definitions(ctx, session, filters) if _matches(jd, filters)]
     for key, ascending in reversed(list(sorting)):  # stable sorts, least significant key first
         rows.sort(key=_sort_key(JOB_DEFINITION_SORT[key]), reverse=not ascending)

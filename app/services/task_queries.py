@@ -108,12 +108,12 @@ def list_tasks(ctx: Context, filters: Filters, or_queries: Sequence[Filters] = (
     # ``created`` comes first and the id only separates tasks created in the same instant.
     query = apply_sorting(task_query(filters, or_queries), sorting, SORT_COLUMNS, T.created).order_by(T.id)
     query = apply_paging(query, first_result, max_results)
-    with ctx.db.transaction() as session:
+    with ctx.db.transaction(readonly=True) as session:
         return list(session.scalars(query))
 
 
 def count_tasks(ctx: Context, filters: Filters, or_queries: Sequence[Filters] = ()) -> int:
-    with ctx.db.transaction() as session:
+    with ctx.db.transaction(readonly=True) as session:
         return session.scalar(count_of(task_query(filters, or_queries))) or 0
 
 

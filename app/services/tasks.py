@@ -22,7 +22,7 @@ def find_task(session: Session, task_id: str) -> m.Task:
 
 
 def get_task(ctx: Context, task_id: str) -> m.Task:
-    with ctx.db.transaction() as session:
+    with ctx.db.transaction(readonly=True) as session:
         task = find_task(session, task_id)
         _ = task.candidates
         return task
@@ -83,7 +83,7 @@ def complete(ctx: Context, task_id: str, variables: dict[str, values.TypedValue]
 
 
 def task_variables(ctx: Context, task_id: str) -> dict[str, values.TypedValue]:
-    with ctx.db.transaction() as session:
+    with ctx.db.transaction(readonly=True) as session:
         task = find_task(session, task_id)
         return read_variables(session, task.process_instance_id)
 

@@ -35,7 +35,9 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _begin(conn):  # type: ignore[no-untyped-def]
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # Readers use a deferred BEGIN so they never queue behind the single writer (WAL).
+            readonly = conn.get_execution_options().get("baton_readonly", False)
+            conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
@@ -52,9 +54,14 @@ class Database:
         return self.url.startswith("sqlite")
 
     @contextmanager
-    def transaction(self) -> Iterator[Session]:
-        """One unit of work: commit on success, roll back on any exception."""
+    def transaction(self, readonly: bool = False) -> Iterator[Session]:
+        """One unit of work: commit on success, roll back on any exception.
+
+        ``readonly`` transactions must not write; on SQLite they do not take the write lock.
+        """
         session = self.sessions()
+        if readonly:
+            session.connection(execution_options={"baton_readonly": True})
         try:
             yield session
             session.commit()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from flask import Response, request
 from flask_smorest import Blueprint
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from werkzeug.datastructures import MultiDict
 from flask_smorest import Blueprint
+from werkzeug.datastructures import MultiDict
 
 from app.api.auth import context
 from app.api.camunda.batch_schemas import BatchSchema

@@ -1,0 +1,105 @@
+"""Response schemas of ``/history/...`` (members as in Camunda's OpenAPI DTOs, contract 12.4 / 13.1).
+
+Every member is always present; unset values dump as ``null``. The objects dumped are the
+wrappers of app/services/history.py and app/services/instance_queries.py, which expose the
+row's columns plus the few joined values (definition name/version, root instance id).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from marshmallow import Schema, fields, post_dump
+
+from app.api.camunda.schemas import CamundaDate
+from app.api.camunda.variables import render_variable
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _millis(dt: datetime) -> int:
+    if dt.tzinfo is None:  # SQLite hands back naive UTC
+        dt = dt.replace(tzinfo=UTC)
+    return (dt - _EPOCH) // timedelta(milliseconds=1)
+
+
+def duration_in_millis(start: datetime | None, end: datetime | None) -> int | None:
+    """``end − start`` on millisecond-truncated times, as Java's Date arithmetic gives it."""
+    if start is None or end is None:
+        return None
+    return _millis(end) - _millis(start)
+
+
+class HistoricProcessInstanceSchema(Schema):
+    id = fields.String()
+    businessKey = fields.String(attribute="business_key", allow_none=True)
+    processDefinitionId = fields.String(attribute="definition_id")
+    processDefinitionKey = fields.String(attribute="definition_key")
+    processDefinitionName = fields.String(attribute="definition_name", allow_none=True)
+    processDefinitionVersion = fields.Integer(attribute="definition_version", allow_none=True)
+    startTime = CamundaDate(attribute="start_time")
+    endTime = CamundaDate(attribute="end_time")
+    removalTime = fields.Constant(None)  # Baton has no history cleanup
+    durationInMillis = fields.Function(lambda obj: duration_in_millis(obj.start_time, obj.end_time))
+    startUserId = fields.String(attribute="start_user_id", allow_none=True)
+    startActivityId = fields.String(attribute="start_activity_id", allow_none=True)
+    deleteReason = fields.String(attribute="delete_reason", allow_none=True)
+    rootProcessInstanceId = fields.Function(lambda obj: obj.root_instance_id or obj.id)
+    superProcessInstanceId = fields.String(attribute="super_instance_id", allow_none=True)
+    superCaseInstanceId = fields.Constant(None)
+    caseInstanceId = fields.Constant(None)
+    tenantId = fields.String(attribute="tenant_id", allow_none=True)
+    state = fields.String()
+    restartedProcessInstanceId = fields.String(attribute="restarted_from_id", allow_none=True)
+
+
+class HistoricActivityInstanceSchema(Schema):
+    id = fields.String()
+    parentActivityInstanceId = fields.String(attribute="parent_activity_instance_id", allow_none=True)
+    activityId = fields.String(attribute="activity_id")
+    activityName = fields.String(attribute="activity_name", allow_none=True)
+    activityType = fields.String(attribute="activity_type")
+    processDefinitionKey = fields.String(attribute="definition_key")
+    processDefinitionId = fields.String(attribute="definition_id")
+    processInstanceId = fields.String(attribute="process_instance_id")
+    executionId = fields.String(attribute="execution_id")
+    taskId = fields.String(attribute="task_id", allow_none=True)
+    assignee = fields.String(allow_none=True)
+    calledProcessInstanceId = fields.String(attribute="called_process_instance_id", allow_none=True)
+    calledCaseInstanceId = fields.Constant(None)
+    startTime = CamundaDate(attribute="start_time")
+    endTime = CamundaDate(attribute="end_time")
+    durationInMillis = fields.Function(lambda obj: duration_in_millis(obj.start_time, obj.end_time))
+    canceled = fields.Boolean()
+    completeScope = fields.Boolean(attribute="complete_scope")
+    tenantId = fields.String(attribute="tenant_id", allow_none=True)
+    removalTime = fields.Constant(None)
+    rootProcessInstanceId = fields.String(attribute="root_process_instance_id")
+
+
+class HistoricVariableInstanceSchema(Schema):
+    id = fields.String()
+    name = fields.String()
+    processDefinitionKey = fields.String(attribute="definition_key")
+    processDefinitionId = fields.String(attribute="definition_id")
+    processInstanceId = fields.String(attribute="process_instance_id")
+    # Process-scope variables: the execution and activity instance are the process instance.
+    executionId = fields.Function(lambda obj: obj.process_instance_id)
+    activityInstanceId = fields.Function(lambda obj: obj.activity_instance_id or obj.process_instance_id)
+    caseDefinitionKey = fields.Constant(None)
+    caseDefinitionId = fields.Constant(None)
+    caseInstanceId = fields.Constant(None)
+    caseExecutionId = fields.Constant(None)
+    taskId = fields.Constant(None)
+    tenantId = fields.String(attribute="tenant_id", allow_none=True)
+    errorMessage = fields.Constant(None)
+    state = fields.String()
+    createTime = CamundaDate(attribute="create_time")
+    removalTime = fields.Constant(None)
+    rootProcessInstanceId = fields.String(attribute="root_process_instance_id")
+
+    @post_dump(pass_original=True)
+    def _value(self, data: dict[str, Any], original: Any, **_kwargs: Any) -> dict[str, Any]:
+        data.update(render_variable(original.typed))  # value, type, valueInfo
+        return data
