@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import models
 import pytest
 from sqlalchemy import select
 
-import models
 from app.jobs.executor import run_until_idle
 from app.store import models as m
 
