@@ -126,8 +126,22 @@ def _failure_from(workflow: BpmnWorkflow, exc: BaseException) -> Failure:
     )
 
 
+def _has_pass_through_specs(workflow: BpmnWorkflow) -> bool:
+    """Whether the model has manual/plain tasks at all (cached on the spec: specs are shared)."""
+    spec = workflow.spec
+    cached = getattr(spec, "_baton_pass_through", None)
+    if cached is None:
+        specs = [spec, *workflow.subprocess_specs.values()]
+        cached = any(ts.manual and not isinstance(ts, BpmnUserTask)
+                     for s in specs for ts in s.task_specs.values())
+        spec._baton_pass_through = cached
+    return cached
+
+
 def _pass_through_manual_tasks(workflow: BpmnWorkflow) -> bool:
     """Camunda runs manualTask and plain task elements straight through; SpiffWorkflow waits."""
+    if not _has_pass_through_specs(workflow):
+        return False
     ran = False
     for task in all_tasks(workflow, TaskState.READY):
         if task.task_spec.manual and not is_user_task(task):

@@ -83,9 +83,14 @@ def xml_by_key_and_tenant(key: str, tenant_id: str) -> dict:
     return _xml(service.get_latest_by_key(context(), key, tenant_id))
 
 
-def _start(request_: instances.StartRequest, label: str) -> dict:
+def _start(request_: instances.StartRequest) -> dict:
     body = json_body()
-    prefix = f"Cannot instantiate process definition {label}: "
+
+    def prefix() -> str:
+        # Camunda's texts name the definition id; a by-key start looks it up only when failing.
+        definition_id = request_.definition_id or service.get_latest_by_key(context(), request_.key or "").id
+        return f"Cannot instantiate process definition {definition_id}: "
+
     try:
         if member(body, "caseInstanceId", str) is not None:
             raise InvalidRequest("caseInstanceId is not supported: Baton has no case instances")
@@ -98,18 +103,18 @@ def _start(request_: instances.StartRequest, label: str) -> dict:
             request_.start_instructions = parse_instructions(instructions, allow_cancel=False)
         with_variables = member(body, "withVariablesInReturn", bool, False)
     except InvalidRequest as error:
-        raise InvalidRequest(prefix + error.message, camunda_type=error.camunda_type) from None
+        raise InvalidRequest(prefix() + error.message, camunda_type=error.camunda_type) from None
     try:
         started = instances.start_instance(context(), request_)
     except NotFound as error:
         if request_.definition_id is not None and error.message.startswith("No matching definition"):
-            raise BatonError(f"{prefix}no deployed process definition found with id '{request_.definition_id}': "
+            raise BatonError(f"{prefix()}no deployed process definition found with id '{request_.definition_id}': "
                              "processDefinition is null", camunda_type="RestException", status=500) from None
         raise
     except InvalidRequest as error:
         if error.message.startswith("Cannot instantiate"):
             raise
-        raise InvalidRequest(prefix + error.message, camunda_type=error.camunda_type) from None
+        raise InvalidRequest(prefix() + error.message, camunda_type=error.camunda_type) from None
     result = ProcessInstanceSchema().dump(started.instance)
     result["links"] = self_link(f"/process-instance/{started.instance.id}")
     if with_variables:
@@ -119,30 +124,30 @@ def _start(request_: instances.StartRequest, label: str) -> dict:
 
 @blp.route("/<definition_id>/start", methods=["POST"])
 def start(definition_id: str) -> dict:
-    return _start(instances.StartRequest(definition_id=definition_id), definition_id)
+    return _start(instances.StartRequest(definition_id=definition_id))
 
 
 @blp.route("/<definition_id>/submit-form", methods=["POST"])
 def submit_form(definition_id: str) -> dict:
-    return _start(instances.StartRequest(definition_id=definition_id), definition_id)
+    return _start(instances.StartRequest(definition_id=definition_id))
 
 
 @blp.route("/key/<key>/start", methods=["POST"])
 def start_by_key(key: str) -> dict:
-    definition = service.get_latest_by_key(context(), key)
-    return _start(instances.StartRequest(definition_id=definition.id), definition.id)
+    # The key is resolved inside the start transaction; error texts name the key.
+    return _start(instances.StartRequest(key=key))
 
 
 @blp.route("/key/<key>/submit-form", methods=["POST"])
 def submit_form_by_key(key: str) -> dict:
     definition = service.get_latest_by_key(context(), key)
-    return _start(instances.StartRequest(definition_id=definition.id), definition.id)
+    return _start(instances.StartRequest(definition_id=definition.id))
 
 
 @blp.route("/key/<key>/tenant-id/<tenant_id>/start", methods=["POST"])
 def start_by_key_and_tenant(key: str, tenant_id: str) -> dict:
     definition = service.get_latest_by_key(context(), key, tenant_id)
-    return _start(instances.StartRequest(definition_id=definition.id), definition.id)
+    return _start(instances.StartRequest(definition_id=definition.id))
 
 
 def _suspension(definition_id: str | None = None, key: str | None = None) -> tuple[str, int]:
