@@ -105,9 +105,9 @@ def run(workflow: BpmnWorkflow) -> Failure | None:
     for _ in range(_MAX_PASSES):
         try:
             workflow.do_engine_steps()
+            passed = _pass_through_manual_tasks(workflow)
         except Exception as exc:  # noqa: BLE001 - any failure of model code becomes an incident
             return _failure_from(workflow, exc)
-        passed = _pass_through_manual_tasks(workflow)
         if not passed:
             return None
     return Failure(task_id="", activity_id=None, message="The process did not reach a wait state")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from app.errors import InvalidRequest, NotFound
@@ -144,5 +144,9 @@ def set_suspended(ctx: Context, *, suspended: bool, definition_id: str | None = 
 
 
 def latest_versions(session: Session, keys: list[str]) -> list[m.ProcessDefinition]:
-    newest = select(PD.key, func.max(PD.version).label("v")).where(PD.key.in_(keys)).group_by(PD.key).subquery()
-    return list(session.scalars(select(PD).join(newest, and_(PD.key == newest.c.key, PD.version == newest.c.v))))
+    """The latest version of each key, per tenant."""
+    newer = aliased(PD)
+    is_latest = ~select(newer.id).where(
+        newer.key == PD.key, newer.version > PD.version,
+        or_(newer.tenant_id == PD.tenant_id, and_(newer.tenant_id.is_(None), PD.tenant_id.is_(None)))).exists()
+    return list(session.scalars(select(PD).where(PD.key.in_(keys), is_latest)))

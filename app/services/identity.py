@@ -9,6 +9,7 @@ import threading
 import time
 
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.errors import Forbidden, InvalidRequest, NotFound, Unauthorized
@@ -125,10 +126,13 @@ def ensure_admin(ctx: Context, user_id: str | None, password: str | None) -> boo
     """Create the configured admin on first start, when no user exists yet."""
     if not user_id or not password:
         return False
-    with ctx.db.transaction() as session:
+    with ctx.db.transaction(readonly=True) as session:
         if session.scalars(select(m.User.id).limit(1)).first() is not None:
             return False
-    create_user(ctx, user_id, password, is_admin=True)
+    try:
+        create_user(ctx, user_id, password, is_admin=True)
+    except (IntegrityError, InvalidRequest):
+        return False  # another server process created it at the same moment
     return True
 
 

@@ -57,7 +57,9 @@ def load_process(ctx: Context, session: Session, definition: m.ProcessDefinition
 
 
 def load(ctx: Context, session: Session, instance_id: str) -> LiveInstance:
-    row = session.get(m.ProcessInstance, instance_id)
+    # Lock the row (PostgreSQL; SQLite's BEGIN IMMEDIATE already serializes writers): commands on
+    # one instance run one after the other, so racing signals/completions queue instead of colliding.
+    row = session.get(m.ProcessInstance, instance_id, with_for_update=True, populate_existing=True)
     if row is None or row.end_time is not None or row.state_json is None:
         raise NotFound(f"Process instance with id {instance_id} does not exist")
     definition = session.get(m.ProcessDefinition, row.definition_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from flask import request
@@ -15,11 +16,11 @@ def json_body() -> dict[str, Any]:
     if not raw or not raw.strip():
         return {}
     try:
-        import json
-
         body = json.loads(raw)
     except ValueError as exc:
         raise InvalidRequest(f"Malformed JSON: {exc}") from None
+    except RecursionError:
+        raise InvalidRequest("Malformed JSON: the document is nested too deeply") from None
     if body is None:
         return {}
     if not isinstance(body, dict):
