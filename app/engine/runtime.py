@@ -102,22 +102,27 @@ def run(workflow: BpmnWorkflow) -> Failure | None:
     A failing task is left in ERROR and reported; the workflow itself stays usable, so the
     caller can persist it with an incident and retry later.
     """
+    running: list[Task] = []
     for _ in range(_MAX_PASSES):
         try:
-            workflow.do_engine_steps()
+            workflow.do_engine_steps(will_complete_task=lambda task: running.__setitem__(slice(None), [task]))
             passed = _pass_through_manual_tasks(workflow)
         except Exception as exc:  # noqa: BLE001 - any failure of model code becomes an incident
-            return _failure_from(workflow, exc)
+            return _failure_from(workflow, exc, running[0] if running else None)
         if not passed:
             return None
     return Failure(task_id="", activity_id=None, message="The process did not reach a wait state")
 
 
-def _failure_from(workflow: BpmnWorkflow, exc: BaseException) -> Failure:
+def _failure_from(workflow: BpmnWorkflow, exc: BaseException, running: Task | None = None) -> Failure:
     task = getattr(exc, "task", None)
     if task is None:
         errored = all_tasks(workflow, TaskState.ERROR)
-        task = errored[0] if errored else None
+        task = errored[0] if errored else _blame(running)
+    elif task.state == TaskState.COMPLETED:
+        # It failed after its own work, while handing its result on (e.g. a multi-instance child
+        # whose output item is missing): put it in ERROR so a retry runs it again.
+        task._set_state(TaskState.ERROR)  # noqa: SLF001 - Spiff has no public "fail" call
     message, line, text = _error_details(exc)
     return Failure(
         task_id=str(task.id) if task is not None else "",
@@ -136,6 +141,22 @@ def _has_pass_through_specs(workflow: BpmnWorkflow) -> bool:
                      for s in specs for ts in s.task_specs.values())
         spec._baton_pass_through = cached
     return cached
+
+
+def _blame(running: Task | None) -> Task | None:
+    """A failure outside any task's own run (e.g. preparing a multi-instance successor whose
+    collection is missing): mark the successor being prepared as failed, so the incident points
+    at it and a retry runs it again once the data is fixed."""
+    if running is None:
+        return None
+    if running.state != TaskState.COMPLETED:
+        running._set_state(TaskState.ERROR)  # noqa: SLF001 - Spiff has no public "fail" call
+        return running
+    for child in running.children:
+        if not child.has_state(TaskState.FINISHED_MASK):
+            child._set_state(TaskState.ERROR)  # noqa: SLF001
+            return child
+    return None
 
 
 def _pass_through_manual_tasks(workflow: BpmnWorkflow) -> bool:

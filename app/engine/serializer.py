@@ -10,8 +10,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from SpiffWorkflow.bpmn.serializer import DEFAULT_CONFIG
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
 
@@ -39,6 +41,9 @@ class StateOnlyWorkflowConverter(BpmnWorkflowConverter):
 def _make_serializer() -> BpmnWorkflowSerializer:
     config = dict(CAMUNDA_CONFIG)
     config[BpmnWorkflow] = StateOnlyWorkflowConverter
+    # Thrown events kept in workflow.bpmn_events may carry the plain BPMN message definition
+    # (send tasks, throw events), which CAMUNDA_CONFIG replaced by its own: keep both.
+    config[MessageEventDefinition] = DEFAULT_CONFIG[MessageEventDefinition]
     return BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config))
 
 
