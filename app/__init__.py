@@ -12,20 +12,14 @@ from app.config import Settings
 def create_app(settings: Settings | None = None, *, start_jobs: bool | None = None) -> Flask:
     """The application factory. The database must already be migrated (``baton migrate``)."""
     from app.api import init_apis
-    from app.engine.cache import SpecCache
-    from app.engine.sandbox import make_script_engine
-    from app.services.context import Context
+    from app.services.bootstrap import build_context
     from app.services.identity import ensure_admin
-    from app.store.db import Database
 
     settings = settings or Settings.from_env()
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_upload_bytes
     app.json.sort_keys = False  # keep members in Camunda's documented order
-    db = Database(settings.database_url)
-    script_engine = make_script_engine(time_limit=settings.script_time_limit,
-                                       memory_limit=settings.script_memory_limit)
-    ctx = Context(db=db, settings=settings, specs=SpecCache(), script_engine=script_engine)
+    ctx = build_context(settings)
     app.extensions["baton"] = ctx
     ensure_admin(ctx, settings.admin_user, settings.admin_password)
     init_apis(app)

@@ -14,14 +14,9 @@ from app.config import Settings
 
 
 def _context(settings: Settings | None = None):  # type: ignore[no-untyped-def]
-    from app.engine.cache import SpecCache
-    from app.engine.sandbox import make_script_engine
-    from app.services.context import Context
-    from app.store.db import Database
+    from app.services.bootstrap import build_context
 
-    settings = settings or Settings.from_env()
-    engine = make_script_engine(time_limit=settings.script_time_limit, memory_limit=settings.script_memory_limit)
-    return Context(Database(settings.database_url), settings, SpecCache(), engine)
+    return build_context(settings or Settings.from_env())
 
 
 def _fail(error: Exception) -> None:

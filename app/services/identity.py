@@ -95,7 +95,8 @@ def create_user(ctx: Context, user_id: str, password: str, *, is_admin: bool = F
         user = m.User(id=user_id, password_hash=generate_password_hash(password), is_admin=is_admin,
                       first_name=first_name, last_name=last_name, email=email, created=utcnow())
         session.add(user)
-        return user
+    forget_cached_credentials()  # a same-named user from before must not keep cached roles
+    return user
 
 
 def set_password(ctx: Context, user_id: str, password: str) -> None:

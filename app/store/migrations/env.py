@@ -3,6 +3,7 @@
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
+import app.store.keyfactor_models  # noqa: F401 - their tables belong to the metadata too
 from app.store.models import Base
 
 config = context.config
