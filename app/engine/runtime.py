@@ -87,7 +87,11 @@ def is_user_task(task: Task) -> bool:
 def _error_details(exc: BaseException) -> tuple[str, int | None, str | None]:
     line = getattr(exc, "line_number", None) or None
     text = getattr(exc, "error_line", None) or None
-    message = str(exc) or exc.__class__.__name__
+    message = " ".join((str(exc) or exc.__class__.__name__).split())
+    # SpiffWorkflow joins the error type and text with a bare colon ("ZeroDivisionError:division ...").
+    head, sep, rest = message.partition(":")
+    if sep and head.isidentifier() and rest and not rest.startswith(" "):
+        message = f"{head}: {rest}"
     inner = getattr(exc, "error_type", None)
     if inner and inner not in message:
         message = f"{inner}: {message}"

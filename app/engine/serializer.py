@@ -53,7 +53,8 @@ _SERIALIZER = _make_serializer()
 def dumps(workflow: BpmnWorkflow) -> str:
     data = _SERIALIZER.to_dict(workflow)
     data[_SERIALIZER.VERSION_KEY] = _SERIALIZER.VERSION
-    return json.dumps(data, separators=(",", ":"), cls=_SERIALIZER.json_encoder_cls)
+    # The registry-aware encoder: task data may hold datetimes and other registered types.
+    return json.dumps(data, separators=(",", ":"), cls=_SERIALIZER._encoder_cls)  # noqa: SLF001
 
 
 def loads(text: str, spec: Any, subprocess_specs: dict[str, Any], script_engine: Any) -> BpmnWorkflow:

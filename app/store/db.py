@@ -7,7 +7,10 @@ from contextlib import contextmanager
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session, sessionmaker
+
+from app.errors import InvalidRequest
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
@@ -65,6 +68,12 @@ class Database:
         try:
             yield session
             session.commit()
+        except DataError as exc:
+            # A value the database cannot store (too long for its column, a NUL character):
+            # the request's fault, not the server's.
+            session.rollback()
+            raise InvalidRequest("A value in the request is too long or contains characters that cannot be "
+                                 "stored (such as NUL)") from exc
         except BaseException:
             session.rollback()
             raise
