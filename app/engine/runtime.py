@@ -114,6 +114,9 @@ def run(workflow: BpmnWorkflow) -> Failure | None:
         except Exception as exc:  # noqa: BLE001 - any failure of model code becomes an incident
             return _failure_from(workflow, exc, running[0] if running else None)
         if not passed:
+            # Messages thrown to the outside (send tasks, throw events) are not delivered by Baton,
+            # as in Camunda without a delegate; drain them so they don't pile up in the saved state.
+            workflow.get_events()
             return None
     return Failure(task_id="", activity_id=None, message="The process did not reach a wait state")
 
