@@ -70,8 +70,11 @@ def execute(ctx: Context, job_id: str, owner: str | None = None) -> bool:
     """Run one job now. Returns True if its handler succeeded."""
     try:
         with ctx.db.transaction() as session:
-            job = session.get(m.Job, job_id)
-            if job is None or (owner is not None and job.lock_owner != owner):
+            # Row-lock the job and re-check our lock: a job whose lock expired while it waited in
+            # this round may have been taken by another worker, which must not run it twice.
+            job = session.get(m.Job, job_id, with_for_update=True, populate_existing=True)
+            if job is None or (owner is not None and (
+                    job.lock_owner != owner or job.lock_expiry is None or job.lock_expiry <= utcnow())):
                 return False  # done elsewhere, or our lock expired and another worker took it
             run = HANDLERS.get(job.type)
             if run is None:
