@@ -21,6 +21,10 @@ run: install
 test: install
 	$(BIN)/pytest
 
+## Longer fuzzing of /engine-rest (schemathesis, loopback server, seeded; BATON_FUZZ_EXAMPLES per operation and mode).
+fuzz: install
+	BATON_FUZZ_EXAMPLES=$${BATON_FUZZ_EXAMPLES:-500} $(BIN)/pytest tests/fuzz -q
+
 lint: install
 	$(BIN)/ruff check app tests benchmarks
 

@@ -7,8 +7,16 @@ from flask_smorest import Blueprint
 
 from app.api.auth import context
 from app.api.camunda.common import self_link
+from app.api.camunda.openapi import count_doc, list_doc, ref
 from app.api.camunda.params import QuerySpec, parse_bool_param
-from app.api.camunda.schemas import CountSchema, DeploymentSchema, ProcessDefinitionSchema
+from app.api.camunda.request_schemas import DeploymentCreateSchema
+from app.api.camunda.schemas import (
+    CountSchema,
+    DeploymentResourceSchema,
+    DeploymentSchema,
+    DeploymentWithDefinitionsSchema,
+    ProcessDefinitionSchema,
+)
 from app.errors import InvalidRequest
 from app.services import deployments as service
 
@@ -30,7 +38,15 @@ def _flag(value: str | None) -> bool:
 
 
 @blp.route("/create", methods=["POST"])
+@blp.alt_response(200, schema=DeploymentWithDefinitionsSchema, success=True,
+                  description="The deployment with the process definitions it created.")
+@blp.doc(requestBody={"required": True, "content": {"multipart/form-data": {"schema": DeploymentCreateSchema}}},
+         # An unparsable model answers 400 ParseException with details per resource (contract 6.3).
+         responses={"400": {"description": "`ParseException` (with `details`) for a model that cannot be "
+                                           "deployed; `InvalidRequestException` for a malformed form.",
+                            "content": {"application/json": {"schema": ref("ParseException")}}}})
 def create() -> Response | dict:
+    """Deploy BPMN resources (multipart upload)."""
     if not request.content_type or not request.content_type.startswith("multipart/form-data"):
         raise InvalidRequest("No deployment resources contained in the form upload.")
     form = request.form
@@ -64,24 +80,31 @@ def create() -> Response | dict:
 
 
 @blp.route("", methods=["GET"])
+@blp.doc(**list_doc(QUERY))
+@blp.response(200, DeploymentSchema(many=True))
 def list_deployments() -> list:
     q = QUERY.from_args(request.args)
-    rows = service.list_deployments(context(), q.filters, q.sorting, q.first_result, q.max_results)
-    return DeploymentSchema(many=True).dump(rows)
+    return service.list_deployments(context(), q.filters, q.sorting, q.first_result, q.max_results)
 
 
 @blp.route("/count", methods=["GET"])
+@blp.doc(**count_doc(QUERY))
+@blp.response(200, CountSchema)
 def count() -> dict:
     q = QUERY.from_args(request.args)
-    return CountSchema().dump({"count": service.count_deployments(context(), q.filters)})
+    return {"count": service.count_deployments(context(), q.filters)}
 
 
 @blp.route("/<deployment_id>", methods=["GET"])
-def get(deployment_id: str) -> dict:
-    return DeploymentSchema().dump(service.get_deployment(context(), deployment_id))
+@blp.response(200, DeploymentSchema)
+def get(deployment_id: str) -> object:
+    return service.get_deployment(context(), deployment_id)
 
 
 @blp.route("/<deployment_id>", methods=["DELETE"])
+@blp.doc(parameters=[{"name": "cascade", "in": "query", "required": False, "schema": {"type": "boolean"},
+                      "description": "Also delete the instances of its definitions."}])
+@blp.alt_response(204, success=True, description="Deleted.")
 def delete(deployment_id: str) -> tuple[str, int]:
     cascade = parse_bool_param(request.args, "cascade", False)
     service.delete_deployment(context(), deployment_id, cascade=cascade)
@@ -89,18 +112,21 @@ def delete(deployment_id: str) -> tuple[str, int]:
 
 
 @blp.route("/<deployment_id>/resources", methods=["GET"])
+@blp.response(200, DeploymentResourceSchema(many=True))
 def resources(deployment_id: str) -> list:
-    return [{"id": r.id, "name": r.name, "deploymentId": r.deployment_id}
-            for r in service.list_resources(context(), deployment_id)]
+    return service.list_resources(context(), deployment_id)
 
 
 @blp.route("/<deployment_id>/resources/<resource_id>", methods=["GET"])
-def resource(deployment_id: str, resource_id: str) -> dict:
-    r = service.get_resource(context(), deployment_id, resource_id)
-    return {"id": r.id, "name": r.name, "deploymentId": r.deployment_id}
+@blp.response(200, DeploymentResourceSchema)
+def resource(deployment_id: str, resource_id: str) -> object:
+    return service.get_resource(context(), deployment_id, resource_id)
 
 
 @blp.route("/<deployment_id>/resources/<resource_id>/data", methods=["GET"])
+@blp.doc(responses={"200": {"description": "The resource's bytes as uploaded.", "content": {
+    "application/xml": {"schema": {"type": "string"}},
+    "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}})
 def resource_data(deployment_id: str, resource_id: str) -> Response:
     r = service.get_resource(context(), deployment_id, resource_id)
     mimetype = "application/xml" if r.name.endswith((".bpmn", ".xml")) else "application/octet-stream"

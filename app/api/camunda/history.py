@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import request
 from flask_smorest import Blueprint
+from marshmallow import fields
 
 from app.api.auth import context
 from app.api.camunda.common import json_body
@@ -18,6 +19,7 @@ from app.api.camunda.history_schemas import (
     HistoricProcessInstanceSchema,
     HistoricVariableInstanceSchema,
 )
+from app.api.camunda.openapi import count_doc, list_doc, query_body_schema
 from app.api.camunda.params import ParsedQuery, QuerySpec
 from app.api.camunda.schemas import CountSchema
 from app.errors import InvalidRequest
@@ -53,6 +55,8 @@ PROCESS_INSTANCE_QUERY = QuerySpec(
     or_queries=True,
 )
 HISTORIC_INSTANCE_QUERY = PROCESS_INSTANCE_QUERY  # the name restart's blueprint imports
+# Also the schema of restart's historicProcessInstanceQuery member.
+PROCESS_INSTANCE_QUERY_BODY = query_body_schema(PROCESS_INSTANCE_QUERY, "HistoricProcessInstanceQuery")
 
 ACTIVITY_INSTANCE_QUERY = QuerySpec(
     filters={
@@ -83,78 +87,101 @@ VARIABLE_INSTANCE_QUERY = QuerySpec(
     sort_by=service.VARIABLE_SORT_KEYS,
 )
 
+ACTIVITY_INSTANCE_QUERY_BODY = query_body_schema(ACTIVITY_INSTANCE_QUERY, "HistoricActivityInstanceQuery")
+# POST: variableValue keeps its JSON type (see _variable_query_post).
+VARIABLE_INSTANCE_QUERY_BODY = query_body_schema(
+    VARIABLE_INSTANCE_QUERY, "HistoricVariableInstanceQuery",
+    overrides={"variableValue": fields.Raw(allow_none=True, metadata={
+        "description": "A string, number or boolean; matched with its JSON type."})})
+
 
 def _count(value: int) -> dict:
-    return CountSchema().dump({"count": value})
+    return {"count": value}  # dumped by @blp.response(200, CountSchema)
 
 
 # --- process instances ------------------------------------------------------------------------
 
 
 def _instances(q: ParsedQuery) -> list:
-    rows = queries.list_history(context(), q.filters, q.or_queries, q.sorting, q.first_result, q.max_results)
-    return HistoricProcessInstanceSchema(many=True).dump(rows)
+    return queries.list_history(context(), q.filters, q.or_queries, q.sorting, q.first_result, q.max_results)
 
 
 @blp.route("/process-instance", methods=["GET"])
+@blp.doc(**list_doc(PROCESS_INSTANCE_QUERY))
+@blp.response(200, HistoricProcessInstanceSchema(many=True))
 def list_process_instances() -> list:
     return _instances(PROCESS_INSTANCE_QUERY.from_args(request.args))
 
 
 @blp.route("/process-instance", methods=["POST"])
+@blp.doc(**list_doc(PROCESS_INSTANCE_QUERY, PROCESS_INSTANCE_QUERY_BODY))
+@blp.response(200, HistoricProcessInstanceSchema(many=True))
 def query_process_instances() -> list:
     return _instances(PROCESS_INSTANCE_QUERY.from_json(json_body(), request.args))
 
 
 @blp.route("/process-instance/count", methods=["GET"])
+@blp.doc(**count_doc(PROCESS_INSTANCE_QUERY))
+@blp.response(200, CountSchema)
 def count_process_instances() -> dict:
     q = PROCESS_INSTANCE_QUERY.from_args(request.args)
     return _count(queries.count_history(context(), q.filters, q.or_queries))
 
 
 @blp.route("/process-instance/count", methods=["POST"])
+@blp.doc(**count_doc(PROCESS_INSTANCE_QUERY, PROCESS_INSTANCE_QUERY_BODY))
+@blp.response(200, CountSchema)
 def count_process_instances_post() -> dict:
     q = PROCESS_INSTANCE_QUERY.from_json(json_body(), request.args)
     return _count(queries.count_history(context(), q.filters, q.or_queries))
 
 
 @blp.route("/process-instance/<instance_id>", methods=["GET"])
-def get_process_instance(instance_id: str) -> dict:
-    return HistoricProcessInstanceSchema().dump(service.get_historic_instance(context(), instance_id))
+@blp.response(200, HistoricProcessInstanceSchema)
+def get_process_instance(instance_id: str) -> object:
+    return service.get_historic_instance(context(), instance_id)
 
 
 # --- activity instances -----------------------------------------------------------------------
 
 
 def _activities(q: ParsedQuery) -> list:
-    rows = service.list_activities(context(), q.filters, q.sorting, q.first_result, q.max_results)
-    return HistoricActivityInstanceSchema(many=True).dump(rows)
+    return service.list_activities(context(), q.filters, q.sorting, q.first_result, q.max_results)
 
 
 @blp.route("/activity-instance", methods=["GET"])
+@blp.doc(**list_doc(ACTIVITY_INSTANCE_QUERY))
+@blp.response(200, HistoricActivityInstanceSchema(many=True))
 def list_activity_instances() -> list:
     return _activities(ACTIVITY_INSTANCE_QUERY.from_args(request.args))
 
 
 @blp.route("/activity-instance", methods=["POST"])
+@blp.doc(**list_doc(ACTIVITY_INSTANCE_QUERY, ACTIVITY_INSTANCE_QUERY_BODY))
+@blp.response(200, HistoricActivityInstanceSchema(many=True))
 def query_activity_instances() -> list:
     return _activities(ACTIVITY_INSTANCE_QUERY.from_json(json_body(), request.args))
 
 
 @blp.route("/activity-instance/count", methods=["GET"])
+@blp.doc(**count_doc(ACTIVITY_INSTANCE_QUERY))
+@blp.response(200, CountSchema)
 def count_activity_instances() -> dict:
     return _count(service.count_activities(context(), ACTIVITY_INSTANCE_QUERY.from_args(request.args).filters))
 
 
 @blp.route("/activity-instance/count", methods=["POST"])
+@blp.doc(**count_doc(ACTIVITY_INSTANCE_QUERY, ACTIVITY_INSTANCE_QUERY_BODY))
+@blp.response(200, CountSchema)
 def count_activity_instances_post() -> dict:
     q = ACTIVITY_INSTANCE_QUERY.from_json(json_body(), request.args)
     return _count(service.count_activities(context(), q.filters))
 
 
 @blp.route("/activity-instance/<activity_instance_id>", methods=["GET"])
-def get_activity_instance(activity_instance_id: str) -> dict:
-    return HistoricActivityInstanceSchema().dump(service.get_activity(context(), activity_instance_id))
+@blp.response(200, HistoricActivityInstanceSchema)
+def get_activity_instance(activity_instance_id: str) -> object:
+    return service.get_activity(context(), activity_instance_id)
 
 
 # --- variable instances -----------------------------------------------------------------------
@@ -173,30 +200,38 @@ def _variable_query_post() -> ParsedQuery:
 
 
 def _variables(q: ParsedQuery) -> list:
-    rows = service.list_variables(context(), q.filters, q.sorting, q.first_result, q.max_results)
-    return HistoricVariableInstanceSchema(many=True).dump(rows)
+    return service.list_variables(context(), q.filters, q.sorting, q.first_result, q.max_results)
 
 
 @blp.route("/variable-instance", methods=["GET"])
+@blp.doc(**list_doc(VARIABLE_INSTANCE_QUERY))
+@blp.response(200, HistoricVariableInstanceSchema(many=True))
 def list_variable_instances() -> list:
     return _variables(VARIABLE_INSTANCE_QUERY.from_args(request.args))  # deserializeValues: no effect
 
 
 @blp.route("/variable-instance", methods=["POST"])
+@blp.doc(**list_doc(VARIABLE_INSTANCE_QUERY, VARIABLE_INSTANCE_QUERY_BODY))
+@blp.response(200, HistoricVariableInstanceSchema(many=True))
 def query_variable_instances() -> list:
     return _variables(_variable_query_post())
 
 
 @blp.route("/variable-instance/count", methods=["GET"])
+@blp.doc(**count_doc(VARIABLE_INSTANCE_QUERY))
+@blp.response(200, CountSchema)
 def count_variable_instances() -> dict:
     return _count(service.count_variables(context(), VARIABLE_INSTANCE_QUERY.from_args(request.args).filters))
 
 
 @blp.route("/variable-instance/count", methods=["POST"])
+@blp.doc(**count_doc(VARIABLE_INSTANCE_QUERY, VARIABLE_INSTANCE_QUERY_BODY))
+@blp.response(200, CountSchema)
 def count_variable_instances_post() -> dict:
     return _count(service.count_variables(context(), _variable_query_post().filters))
 
 
 @blp.route("/variable-instance/<variable_id>", methods=["GET"])
-def get_variable_instance(variable_id: str) -> dict:
-    return HistoricVariableInstanceSchema().dump(service.get_variable(context(), variable_id))
+@blp.response(200, HistoricVariableInstanceSchema)
+def get_variable_instance(variable_id: str) -> object:
+    return service.get_variable(context(), variable_id)

@@ -7,6 +7,7 @@ from flask_smorest import Blueprint
 
 from app.api.auth import context
 from app.api.camunda.job_schemas import IncidentSchema
+from app.api.camunda.openapi import count_doc, list_doc
 from app.api.camunda.params import QuerySpec
 from app.api.camunda.schemas import CountSchema
 from app.services import incidents as service
@@ -26,18 +27,22 @@ QUERY = QuerySpec(
 
 
 @blp.route("", methods=["GET"])
+@blp.doc(**list_doc(QUERY))
+@blp.response(200, IncidentSchema(many=True))
 def list_incidents() -> list:
     q = QUERY.from_args(request.args)
-    rows = service.list_incidents(context(), q.filters, q.sorting, q.first_result, q.max_results)
-    return IncidentSchema(many=True).dump(rows)
+    return service.list_incidents(context(), q.filters, q.sorting, q.first_result, q.max_results)
 
 
 @blp.route("/count", methods=["GET"])
+@blp.doc(**count_doc(QUERY))
+@blp.response(200, CountSchema)
 def count() -> dict:
     q = QUERY.from_args(request.args)
-    return CountSchema().dump({"count": service.count_incidents(context(), q.filters)})
+    return {"count": service.count_incidents(context(), q.filters)}
 
 
 @blp.route("/<incident_id>", methods=["GET"])
-def get(incident_id: str) -> dict:
-    return IncidentSchema().dump(service.get_incident(context(), incident_id))
+@blp.response(200, IncidentSchema)
+def get(incident_id: str) -> object:
+    return service.get_incident(context(), incident_id)

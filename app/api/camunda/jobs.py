@@ -14,12 +14,15 @@ from typing import Any
 
 from flask import Response, request
 from flask_smorest import Blueprint
+from marshmallow import fields, validate
 
 from app.api.auth import context
 from app.api.camunda.common import json_body, member
 from app.api.camunda.dates import parse_date
 from app.api.camunda.job_schemas import JobDefinitionSchema, JobSchema
+from app.api.camunda.openapi import DATE_INPUT_PATTERN, QueryBodySchema, count_doc, list_doc, query_body_schema
 from app.api.camunda.params import ParsedQuery, QuerySpec
+from app.api.camunda.request_schemas import JobRetriesSchema, SuspensionStateSchema
 from app.api.camunda.schemas import CountSchema
 from app.errors import InvalidRequest
 from app.services import jobs as service
@@ -52,6 +55,24 @@ JOB_DEFINITION_QUERY = QuerySpec(
 )
 
 _CONDITION_LABELS = {"dueDates": "due date", "createTimes": "create time"}
+
+
+class DateConditionSchema(QueryBodySchema):
+    operator = fields.String(required=True, validate=validate.OneOf(["gt", "lt"]))
+    value = fields.String(required=True, metadata={"description": "A date (contract 3).",
+                                                   "pattern": DATE_INPUT_PATTERN})
+
+
+# dueDates / createTimes: GET "gt_<date>,lt_<date>"; POST [{operator, value}] (see _conditions()).
+_CONDITION_PARAMS = [
+    {"name": name, "in": "query", "required": False, "schema": {"type": "array", "items": {"type": "string"}},
+     "style": "form", "explode": False,
+     "description": f"Comma-separated `gt_<date>`/`lt_<date>` conditions on the {label}."}
+    for name, label in _CONDITION_LABELS.items()
+]
+JOB_QUERY_BODY = query_body_schema(JOB_QUERY, "JobQuery", overrides={
+    name: fields.List(fields.Nested(DateConditionSchema), allow_none=True) for name in _CONDITION_LABELS})
+JOB_DEFINITION_QUERY_BODY = query_body_schema(JOB_DEFINITION_QUERY, "JobDefinitionQuery")
 
 
 def _conditions(name: str, raw: Any, *, from_json: bool) -> list[tuple[str, datetime]]:
@@ -98,38 +119,58 @@ def _list_jobs(q: ParsedQuery) -> list:
                                                        q.max_results))
 
 
+def _job_list_doc(post: bool, count: bool) -> dict[str, Any]:
+    if post:
+        return (count_doc if count else list_doc)(JOB_QUERY, JOB_QUERY_BODY)
+    doc = (count_doc if count else list_doc)(JOB_QUERY)
+    doc["parameters"] = doc["parameters"] + _CONDITION_PARAMS
+    return doc
+
+
 @blp.route("/job", methods=["GET"])
+@blp.doc(**_job_list_doc(post=False, count=False))
+@blp.alt_response(200, schema=JobSchema(many=True), success=True)
 def list_jobs() -> list:
     return _list_jobs(_job_query(post=False))
 
 
 @blp.route("/job", methods=["POST"])
+@blp.doc(**_job_list_doc(post=True, count=False))
+@blp.alt_response(200, schema=JobSchema(many=True), success=True)
 def query_jobs() -> list:
     return _list_jobs(_job_query(post=True))
 
 
 @blp.route("/job/count", methods=["GET"])
+@blp.doc(**_job_list_doc(post=False, count=True))
+@blp.response(200, CountSchema)
 def count_jobs() -> dict:
-    return CountSchema().dump({"count": service.count_jobs(context(), _job_query(post=False).filters)})
+    return {"count": service.count_jobs(context(), _job_query(post=False).filters)}
 
 
 @blp.route("/job/count", methods=["POST"])
+@blp.doc(**_job_list_doc(post=True, count=True))
+@blp.response(200, CountSchema)
 def count_jobs_post() -> dict:
-    return CountSchema().dump({"count": service.count_jobs(context(), _job_query(post=True).filters)})
+    return {"count": service.count_jobs(context(), _job_query(post=True).filters)}
 
 
 @blp.route("/job/<job_id>", methods=["GET"])
-def get_job(job_id: str) -> dict:
-    return JobSchema().dump(service.get_job(context(), job_id))
+@blp.response(200, JobSchema)
+def get_job(job_id: str) -> object:
+    return service.get_job(context(), job_id)
 
 
 @blp.route("/job/<job_id>", methods=["DELETE"])
+@blp.alt_response(204, success=True, description="Deleted.")
 def delete_job(job_id: str) -> tuple[str, int]:
     service.delete_job(context(), job_id)
     return "", 204
 
 
 @blp.route("/job/<job_id>/retries", methods=["PUT"])
+@blp.doc(requestBody={"required": True, "content": {"application/json": {"schema": JobRetriesSchema}}})
+@blp.alt_response(204, success=True, description="Retries set; with retries > 0 an open incident is resolved.")
 def set_retries(job_id: str) -> tuple[str, int]:
     body = json_body()
     retries = member(body, "retries", int)
@@ -147,12 +188,15 @@ def set_retries(job_id: str) -> tuple[str, int]:
 
 
 @blp.route("/job/<job_id>/execute", methods=["POST"])
+@blp.alt_response(204, success=True, description="Executed.")
 def execute(job_id: str) -> tuple[str, int]:
     service.execute_job(context(), job_id)
     return "", 204
 
 
 @blp.route("/job/<job_id>/suspended", methods=["PUT"])
+@blp.doc(requestBody={"required": True, "content": {"application/json": {"schema": SuspensionStateSchema}}})
+@blp.alt_response(204, success=True, description="Suspended or activated.")
 def suspended(job_id: str) -> tuple[str, int]:
     value = member(json_body(), "suspended", bool)
     if value is None:
@@ -162,6 +206,8 @@ def suspended(job_id: str) -> tuple[str, int]:
 
 
 @blp.route("/job/<job_id>/stacktrace", methods=["GET"])
+@blp.doc(responses={"200": {"description": "The last failure's stack trace (empty if none).",
+                            "content": {"text/plain": {"schema": {"type": "string"}}}}})
 def stacktrace(job_id: str) -> Response:
     text = service.exception_stacktrace(context(), job_id) or ""
     return Response(text, status=200, mimetype="text/plain")
@@ -182,27 +228,36 @@ def _list_job_definitions(q: ParsedQuery) -> list:
 
 
 @blp.route("/job-definition", methods=["GET"])
+@blp.doc(**list_doc(JOB_DEFINITION_QUERY))
+@blp.alt_response(200, schema=JobDefinitionSchema(many=True), success=True)
 def list_job_definitions() -> list:
     return _list_job_definitions(_job_definition_query(post=False))
 
 
 @blp.route("/job-definition", methods=["POST"])
+@blp.doc(**list_doc(JOB_DEFINITION_QUERY, JOB_DEFINITION_QUERY_BODY))
+@blp.alt_response(200, schema=JobDefinitionSchema(many=True), success=True)
 def query_job_definitions() -> list:
     return _list_job_definitions(_job_definition_query(post=True))
 
 
 @blp.route("/job-definition/count", methods=["GET"])
+@blp.doc(**count_doc(JOB_DEFINITION_QUERY))
+@blp.response(200, CountSchema)
 def count_job_definitions() -> dict:
     filters = _job_definition_query(post=False).filters
-    return CountSchema().dump({"count": service.count_job_definitions(context(), filters)})
+    return {"count": service.count_job_definitions(context(), filters)}
 
 
 @blp.route("/job-definition/count", methods=["POST"])
+@blp.doc(**count_doc(JOB_DEFINITION_QUERY, JOB_DEFINITION_QUERY_BODY))
+@blp.response(200, CountSchema)
 def count_job_definitions_post() -> dict:
     filters = _job_definition_query(post=True).filters
-    return CountSchema().dump({"count": service.count_job_definitions(context(), filters)})
+    return {"count": service.count_job_definitions(context(), filters)}
 
 
 @blp.route("/job-definition/<job_definition_id>", methods=["GET"])
-def get_job_definition(job_definition_id: str) -> dict:
-    return JobDefinitionSchema().dump(service.get_job_definition(context(), job_definition_id))
+@blp.response(200, JobDefinitionSchema)
+def get_job_definition(job_definition_id: str) -> object:
+    return service.get_job_definition(context(), job_definition_id)

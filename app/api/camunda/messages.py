@@ -9,7 +9,9 @@ from flask_smorest import Blueprint
 
 from app.api.auth import context
 from app.api.camunda.common import json_body, member
-from app.api.camunda.schemas import ProcessInstanceSchema
+from app.api.camunda.openapi import request_body
+from app.api.camunda.request_schemas import CorrelationMessageSchema, SignalSchema
+from app.api.camunda.schemas import MessageCorrelationResultSchema, ProcessInstanceSchema
 from app.api.camunda.variables import parse_variable_map, parse_variables, render_variable_map
 from app.errors import InvalidRequest
 from app.services import correlation as service
@@ -31,6 +33,10 @@ def _keys(body: dict[str, Any], name: str) -> dict[str, service.CorrelationKey]:
 
 
 @blp.route("/message", methods=["POST"])
+@blp.doc(requestBody=request_body(CorrelationMessageSchema))
+@blp.alt_response(200, schema=MessageCorrelationResultSchema(many=True), success=True,
+                  description="With `resultEnabled`: what the message was correlated to.")
+@blp.alt_response(204, success=True, description="Correlated.")
 def correlate() -> Any:
     body = json_body()
     # Camunda's order of checks: name, tenant clash, result flags.
@@ -84,6 +90,10 @@ def _render(result: service.CorrelationResult, with_variables: bool) -> dict[str
 
 
 @blp.route("/signal", methods=["POST"])
+@blp.doc(requestBody=request_body(SignalSchema),
+         description="An `executionId` that does not exist or does not wait for the signal answers 500, as in "
+                     "Camunda.")
+@blp.alt_response(204, success=True, description="Delivered (also when nothing was waiting for it).")
 def signal() -> Any:
     body = json_body()
     name = member(body, "name", str)

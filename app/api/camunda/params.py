@@ -383,9 +383,10 @@ def _sort_pair(allowed: frozenset[str], sort_by: Any, sort_order: Any) -> tuple[
     Camunda, whose setters reject a bad value before the pair is checked for completeness."""
     if sort_by is None and sort_order is None:
         return None
-    if sort_by is not None and sort_by not in allowed:
+    # isinstance first: a JSON array or object is unhashable and would raise TypeError (a 500).
+    if sort_by is not None and (not isinstance(sort_by, str) or sort_by not in allowed):
         raise InvalidRequest(f"sortBy parameter has invalid value: {_plain(sort_by)}")
-    if sort_order is not None and sort_order not in SORT_ORDERS:
+    if sort_order is not None and (not isinstance(sort_order, str) or sort_order not in SORT_ORDERS):
         raise InvalidRequest(f"sortOrder parameter has invalid value: {_plain(sort_order)}")
     if sort_by is None or sort_order is None:
         raise InvalidRequest(SORT_PAIR_MESSAGE)

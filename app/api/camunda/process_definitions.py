@@ -9,8 +9,20 @@ from flask_smorest import Blueprint
 
 from app.api.auth import context
 from app.api.camunda.common import json_body, member, self_link
+from app.api.camunda.openapi import count_doc, error_response, list_doc, request_body
 from app.api.camunda.params import QuerySpec
-from app.api.camunda.schemas import CountSchema, ProcessDefinitionSchema, ProcessInstanceSchema
+from app.api.camunda.request_schemas import (
+    ProcessDefinitionKeySuspensionSchema,
+    ProcessDefinitionSuspensionSchema,
+    StartProcessInstanceSchema,
+)
+from app.api.camunda.schemas import (
+    CountSchema,
+    ProcessDefinitionDiagramSchema,
+    ProcessDefinitionSchema,
+    ProcessInstanceSchema,
+    ProcessInstanceWithVariablesSchema,
+)
 from app.api.camunda.variables import parse_variable_map, render_variable_map
 from app.errors import BatonError, InvalidRequest, NotFound
 from app.services import definitions as service
@@ -37,48 +49,61 @@ QUERY = QuerySpec(
 
 
 @blp.route("", methods=["GET"])
+@blp.doc(**list_doc(QUERY))
+@blp.response(200, ProcessDefinitionSchema(many=True))
 def list_definitions() -> list:
     q = QUERY.from_args(request.args)
-    rows = service.list_definitions(context(), q.filters, q.sorting, q.first_result, q.max_results)
-    return ProcessDefinitionSchema(many=True).dump(rows)
+    return service.list_definitions(context(), q.filters, q.sorting, q.first_result, q.max_results)
 
 
 @blp.route("/count", methods=["GET"])
+@blp.doc(**count_doc(QUERY))
+@blp.response(200, CountSchema)
 def count() -> dict:
     q = QUERY.from_args(request.args)
-    return CountSchema().dump({"count": service.count_definitions(context(), q.filters)})
+    return {"count": service.count_definitions(context(), q.filters)}
 
 
 @blp.route("/<definition_id>", methods=["GET"])
-def get(definition_id: str) -> dict:
-    return ProcessDefinitionSchema().dump(service.get_definition(context(), definition_id))
+@blp.response(200, ProcessDefinitionSchema)
+def get(definition_id: str) -> object:
+    return service.get_definition(context(), definition_id)
 
 
 @blp.route("/key/<key>", methods=["GET"])
-def get_by_key(key: str) -> dict:
-    return ProcessDefinitionSchema().dump(service.get_latest_by_key(context(), key))
+@blp.response(200, ProcessDefinitionSchema)
+def get_by_key(key: str) -> object:
+    """The latest version of the definition with this key."""
+    return service.get_latest_by_key(context(), key)
 
 
 @blp.route("/key/<key>/tenant-id/<tenant_id>", methods=["GET"])
-def get_by_key_and_tenant(key: str, tenant_id: str) -> dict:
-    return ProcessDefinitionSchema().dump(service.get_latest_by_key(context(), key, tenant_id))
+@blp.response(200, ProcessDefinitionSchema)
+def get_by_key_and_tenant(key: str, tenant_id: str) -> object:
+    return service.get_latest_by_key(context(), key, tenant_id)
 
 
 def _xml(definition: Any) -> dict:
     return {"id": definition.id, "bpmn20Xml": service.get_xml(context(), definition)}
 
 
+_XML = {"schema": ProcessDefinitionDiagramSchema, "success": True, "description": "The BPMN 2.0 XML."}
+
+
 @blp.route("/<definition_id>/xml", methods=["GET"])
+@blp.alt_response(200, **_XML)
 def xml(definition_id: str) -> dict:
     return _xml(service.get_definition(context(), definition_id))
 
 
 @blp.route("/key/<key>/xml", methods=["GET"])
+@blp.alt_response(200, **_XML)
 def xml_by_key(key: str) -> dict:
     return _xml(service.get_latest_by_key(context(), key))
 
 
 @blp.route("/key/<key>/tenant-id/<tenant_id>/xml", methods=["GET"])
+@blp.alt_response(200, **_XML)
 def xml_by_key_and_tenant(key: str, tenant_id: str) -> dict:
     return _xml(service.get_latest_by_key(context(), key, tenant_id))
 
@@ -122,29 +147,46 @@ def _start(request_: instances.StartRequest) -> dict:
     return result
 
 
+#: The start operations' documentation. An unknown definition id answers 500 RestException, as
+#: Camunda does (contract 7.5); an unknown key answers 404.
+_START = {"requestBody": request_body(StartProcessInstanceSchema)}
+_STARTED = {"schema": ProcessInstanceWithVariablesSchema, "success": True,
+            "description": "The new instance (`variables` only with `withVariablesInReturn`)."}
+
+
 @blp.route("/<definition_id>/start", methods=["POST"])
+@blp.doc(**_START)
+@blp.alt_response(200, **_STARTED)
 def start(definition_id: str) -> dict:
     return _start(instances.StartRequest(definition_id=definition_id))
 
 
 @blp.route("/<definition_id>/submit-form", methods=["POST"])
+@blp.doc(**_START)
+@blp.alt_response(200, **_STARTED)
 def submit_form(definition_id: str) -> dict:
     return _start(instances.StartRequest(definition_id=definition_id))
 
 
 @blp.route("/key/<key>/start", methods=["POST"])
+@blp.doc(**_START)
+@blp.alt_response(200, **_STARTED)
 def start_by_key(key: str) -> dict:
     # The key is resolved inside the start transaction; error texts name the key.
     return _start(instances.StartRequest(key=key))
 
 
 @blp.route("/key/<key>/submit-form", methods=["POST"])
+@blp.doc(**_START)
+@blp.alt_response(200, **_STARTED)
 def submit_form_by_key(key: str) -> dict:
     definition = service.get_latest_by_key(context(), key)
     return _start(instances.StartRequest(definition_id=definition.id))
 
 
 @blp.route("/key/<key>/tenant-id/<tenant_id>/start", methods=["POST"])
+@blp.doc(**_START)
+@blp.alt_response(200, **_STARTED)
 def start_by_key_and_tenant(key: str, tenant_id: str) -> dict:
     definition = service.get_latest_by_key(context(), key, tenant_id)
     return _start(instances.StartRequest(definition_id=definition.id))
@@ -162,16 +204,30 @@ def _suspension(definition_id: str | None = None, key: str | None = None) -> tup
     return "", 204
 
 
+_SUSPEND = {"requestBody": {"required": True, "content": {"application/json": {
+    "schema": ProcessDefinitionSuspensionSchema}}}}
+_SUSPEND_BY_KEY = {"requestBody": {"required": True, "content": {"application/json": {
+    "schema": ProcessDefinitionKeySuspensionSchema}}}}
+_SUSPENDED = {"success": True, "description": "Suspended or activated."}
+
+
 @blp.route("/<definition_id>/suspended", methods=["PUT"])
+@blp.doc(**_SUSPEND)
+@blp.alt_response(204, **_SUSPENDED)
 def suspend(definition_id: str) -> tuple[str, int]:
     return _suspension(definition_id=definition_id)
 
 
 @blp.route("/key/<key>/suspended", methods=["PUT"])
+@blp.doc(**_SUSPEND_BY_KEY)
+@blp.alt_response(204, **_SUSPENDED)
 def suspend_by_key(key: str) -> tuple[str, int]:
     return _suspension(key=key)
 
 
 @blp.route("/suspended", methods=["PUT"])
+@blp.doc(**_SUSPEND)
+@blp.alt_response(204, **_SUSPENDED)
+@blp.alt_response(404, error_response(404))  # no definition with processDefinitionKey
 def suspend_many() -> tuple[str, int]:
     return _suspension()

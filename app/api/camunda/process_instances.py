@@ -7,8 +7,17 @@ from flask_smorest import Blueprint
 
 from app.api.auth import context
 from app.api.camunda.common import json_body, member, string_list
+from app.api.camunda.openapi import count_doc, list_doc, query_body_schema, request_body
 from app.api.camunda.params import QuerySpec, parse_bool_param
-from app.api.camunda.schemas import CountSchema, ProcessInstanceSchema, dump_activity_tree
+from app.api.camunda.request_schemas import PatchVariablesSchema, SuspensionStateSchema, VariableValueRequestSchema
+from app.api.camunda.schemas import (
+    VARIABLE_MAP,
+    ActivityInstanceTreeSchema,
+    CountSchema,
+    ProcessInstanceSchema,
+    VariableValueSchema,
+    dump_activity_tree,
+)
 from app.api.camunda.variables import parse_variable, parse_variable_map, render_variable, render_variable_map
 from app.errors import BatonError, InvalidRequest, NotFound
 from app.services import instance_queries as queries
@@ -34,41 +43,63 @@ QUERY = QuerySpec(
     sort_by=queries.RUNTIME_SORT_KEYS,
     or_queries=True,
 )
+QUERY_BODY = query_body_schema(QUERY, "ProcessInstanceQuery")
 
 
 def _list(q) -> list:  # type: ignore[no-untyped-def]
-    rows = queries.list_runtime(context(), q.filters, q.or_queries, q.sorting, q.first_result, q.max_results)
-    return ProcessInstanceSchema(many=True).dump(rows)
+    return queries.list_runtime(context(), q.filters, q.or_queries, q.sorting, q.first_result, q.max_results)
 
 
 @blp.route("", methods=["GET"])
+@blp.doc(**list_doc(QUERY))
+@blp.response(200, ProcessInstanceSchema(many=True))
 def list_instances() -> list:
     return _list(QUERY.from_args(request.args))
 
 
 @blp.route("", methods=["POST"])
+@blp.doc(**list_doc(QUERY, QUERY_BODY))
+@blp.response(200, ProcessInstanceSchema(many=True))
 def query_instances() -> list:
     return _list(QUERY.from_json(json_body(), request.args))
 
 
 @blp.route("/count", methods=["GET"])
+@blp.doc(**count_doc(QUERY))
+@blp.response(200, CountSchema)
 def count() -> dict:
     q = QUERY.from_args(request.args)
-    return CountSchema().dump({"count": queries.count_runtime(context(), q.filters, q.or_queries)})
+    return {"count": queries.count_runtime(context(), q.filters, q.or_queries)}
 
 
 @blp.route("/count", methods=["POST"])
+@blp.doc(**count_doc(QUERY, QUERY_BODY))
+@blp.response(200, CountSchema)
 def count_post() -> dict:
     q = QUERY.from_json(json_body(), request.args)
-    return CountSchema().dump({"count": queries.count_runtime(context(), q.filters, q.or_queries)})
+    return {"count": queries.count_runtime(context(), q.filters, q.or_queries)}
 
 
 @blp.route("/<instance_id>", methods=["GET"])
-def get(instance_id: str) -> dict:
-    return ProcessInstanceSchema().dump(service.get_instance(context(), instance_id))
+@blp.response(200, ProcessInstanceSchema)
+def get(instance_id: str) -> object:
+    return service.get_instance(context(), instance_id)
+
+
+def _flag(name: str, description: str) -> dict:
+    return {"name": name, "in": "query", "required": False, "schema": {"type": "boolean"},
+            "description": description}
 
 
 @blp.route("/<instance_id>", methods=["DELETE"])
+@blp.doc(parameters=[
+    _flag("failIfNotExists", "Default `true`: an unknown id answers 404; `false`: 204."),
+    _flag("skipCustomListeners", "Accepted and ignored."),
+    _flag("skipIoMappings", "Accepted and ignored."),
+    _flag("skipSubprocesses", "Accepted and ignored."),
+    {"name": "deleteReason", "in": "query", "required": False, "schema": {"type": "string"}},
+])
+@blp.alt_response(204, success=True, description="Deleted.")
 def delete(instance_id: str) -> tuple[str, int]:
     fail = parse_bool_param(request.args, "failIfNotExists", True)
     parse_bool_param(request.args, "skipCustomListeners", False)
@@ -84,7 +115,13 @@ def _unknown_instance_500(instance_id: str) -> BatonError:
                       status=500)
 
 
+# Camunda answers an unknown instance on these variable endpoints with 500 (contract 8.5).
+_UNKNOWN_500 = "An unknown instance answers 500 `InvalidRequestException`, as in Camunda."
+
+
 @blp.route("/<instance_id>/variables", methods=["GET"])
+@blp.doc(description=_UNKNOWN_500)
+@blp.alt_response(200, schema=VARIABLE_MAP, success=True, description="The process variables.")
 def variables(instance_id: str) -> dict:
     try:
         return render_variable_map(service.get_variables(context(), instance_id))
@@ -93,6 +130,8 @@ def variables(instance_id: str) -> dict:
 
 
 @blp.route("/<instance_id>/variables", methods=["POST"])
+@blp.doc(description=_UNKNOWN_500, requestBody=request_body(PatchVariablesSchema))
+@blp.alt_response(204, success=True, description="Variables set and deleted.")
 def modify_variables(instance_id: str) -> tuple[str, int]:
     body = json_body()
     modifications = parse_variable_map(body.get("modifications"), member="modifications")
@@ -105,11 +144,14 @@ def modify_variables(instance_id: str) -> tuple[str, int]:
 
 
 @blp.route("/<instance_id>/variables/<name>", methods=["GET"])
+@blp.alt_response(200, schema=VariableValueSchema, success=True, description="The variable's value object.")
 def variable(instance_id: str, name: str) -> dict:
     return render_variable(service.get_variable(context(), instance_id, name))
 
 
 @blp.route("/<instance_id>/variables/<name>", methods=["PUT"])
+@blp.doc(requestBody=request_body(VariableValueRequestSchema))
+@blp.alt_response(204, success=True, description="Variable set.")
 def put_variable(instance_id: str, name: str) -> tuple[str, int]:
     parsed = parse_variable(name, json_body())
     service.modify_variables(context(), instance_id, {name: parsed.typed})
@@ -117,6 +159,8 @@ def put_variable(instance_id: str, name: str) -> tuple[str, int]:
 
 
 @blp.route("/<instance_id>/variables/<name>", methods=["DELETE"])
+@blp.doc(description=_UNKNOWN_500)
+@blp.alt_response(204, success=True, description="Variable deleted.")
 def delete_variable(instance_id: str, name: str) -> tuple[str, int]:
     try:
         service.modify_variables(context(), instance_id, {}, [name])
@@ -126,12 +170,16 @@ def delete_variable(instance_id: str, name: str) -> tuple[str, int]:
 
 
 @blp.route("/<instance_id>/activity-instances", methods=["GET"])
+@blp.alt_response(200, schema=ActivityInstanceTreeSchema, success=True,
+                  description="The activity instance tree; the root's id is the process instance id.")
 def activity_instances(instance_id: str) -> dict:
     row, definition, root = service.activity_tree(context(), instance_id)
     return dump_activity_tree(root, row.id, definition.id)
 
 
 @blp.route("/<instance_id>/suspended", methods=["PUT"])
+@blp.doc(requestBody={"required": True, "content": {"application/json": {"schema": SuspensionStateSchema}}})
+@blp.alt_response(204, success=True, description="Suspended or activated.")
 def suspended(instance_id: str) -> tuple[str, int]:
     body = json_body()
     value = member(body, "suspended", bool)

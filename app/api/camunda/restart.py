@@ -12,6 +12,9 @@ from app.api.camunda.batch_schemas import BatchSchema
 from app.api.camunda.common import json_body, member
 from app.api.camunda.history import PROCESS_INSTANCE_QUERY as HISTORIC_INSTANCE_QUERY
 from app.api.camunda.instructions import parse_instructions
+from app.api.camunda.openapi import request_body
+from app.api.camunda.request_schemas import ProcessInstanceModificationSchema, RestartProcessInstanceSchema
+from app.api.camunda.schemas import RestartDryRunSchema
 from app.errors import InvalidRequest
 from app.services import modification, restart
 
@@ -43,24 +46,41 @@ def _restart_request(definition_id: str) -> restart.RestartRequest:
     )
 
 
+_RESTART = {"requestBody": request_body(RestartProcessInstanceSchema)}
+_DRY_RUN = "With `dryRun` (Baton): what the restart would do; nothing changes."
+
+
+def _dry_run(req: restart.RestartRequest) -> dict[str, Any]:
+    # Dumped through its schema so that the answer is exactly what the document says.
+    return RestartDryRunSchema().dump(restart.dry_run(context(), req))
+
+
 @blp.route("/process-definition/<definition_id>/restart", methods=["POST"])
+@blp.doc(**_RESTART)
+@blp.alt_response(200, schema=RestartDryRunSchema, success=True, description=_DRY_RUN)
+@blp.alt_response(204, success=True, description="Restarted (all selected instances, or none).")
 def restart_sync(definition_id: str) -> Any:
     req = _restart_request(definition_id)
     if req.dry_run:
-        return restart.dry_run(context(), req)
+        return _dry_run(req)
     restart.restart_sync(context(), req)
     return "", 204
 
 
 @blp.route("/process-definition/<definition_id>/restart-async", methods=["POST"])
+@blp.doc(**_RESTART)
+@blp.alt_response(200, schema={"oneOf": [BatchSchema, RestartDryRunSchema]}, success=True,
+                  description="The restart batch; with `dryRun` (Baton) what the restart would do.")
 def restart_async(definition_id: str) -> Any:
     req = _restart_request(definition_id)
     if req.dry_run:
-        return restart.dry_run(context(), req)
+        return _dry_run(req)
     return BatchSchema().dump(restart.restart_async(context(), req))
 
 
 @blp.route("/process-instance/<instance_id>/modification", methods=["POST"])
+@blp.doc(requestBody=request_body(ProcessInstanceModificationSchema))
+@blp.alt_response(204, success=True, description="Modified.")
 def modify(instance_id: str) -> tuple[str, int]:
     body = json_body()
     for flag in ("skipCustomListeners", "skipIoMappings"):

@@ -7,7 +7,15 @@ from flask_smorest import Blueprint
 
 from app.api.auth import context
 from app.api.camunda.common import json_body, member, string_list
-from app.api.camunda.schemas import CountSchema, TaskSchema
+from app.api.camunda.openapi import count_doc, list_doc, query_body_schema, request_body
+from app.api.camunda.request_schemas import (
+    ClaimSchema,
+    CompleteTaskSchema,
+    PatchVariablesSchema,
+    UserIdSchema,
+    VariableValueRequestSchema,
+)
+from app.api.camunda.schemas import VARIABLE_MAP, CountSchema, TaskSchema, VariableValueSchema
 from app.api.camunda.task_query import QUERY
 from app.api.camunda.variables import parse_variable, parse_variable_map, render_variable, render_variable_map
 from app.errors import InvalidRequest, NotFound
@@ -17,40 +25,52 @@ from app.services import tasks as service
 
 blp = Blueprint("camunda_tasks", __name__, url_prefix="/engine-rest/task", description="User tasks")
 
+QUERY_BODY = query_body_schema(QUERY, "TaskQuery")
+
 
 def _list(q) -> list:  # type: ignore[no-untyped-def]
-    rows = queries.list_tasks(context(), q.filters, q.or_queries, q.sorting, q.first_result, q.max_results)
-    return TaskSchema(many=True).dump(rows)
+    return queries.list_tasks(context(), q.filters, q.or_queries, q.sorting, q.first_result, q.max_results)
 
 
 @blp.route("", methods=["GET"])
+@blp.doc(**list_doc(QUERY))
+@blp.response(200, TaskSchema(many=True))
 def list_tasks() -> list:
     return _list(QUERY.from_args(request.args))
 
 
 @blp.route("", methods=["POST"])
+@blp.doc(**list_doc(QUERY, QUERY_BODY))
+@blp.response(200, TaskSchema(many=True))
 def query_tasks() -> list:
     return _list(QUERY.from_json(json_body(), request.args))
 
 
 @blp.route("/count", methods=["GET"])
+@blp.doc(**count_doc(QUERY))
+@blp.response(200, CountSchema)
 def count() -> dict:
     q = QUERY.from_args(request.args)
-    return CountSchema().dump({"count": queries.count_tasks(context(), q.filters, q.or_queries)})
+    return {"count": queries.count_tasks(context(), q.filters, q.or_queries)}
 
 
 @blp.route("/count", methods=["POST"])
+@blp.doc(**count_doc(QUERY, QUERY_BODY))
+@blp.response(200, CountSchema)
 def count_post() -> dict:
     q = QUERY.from_json(json_body(), request.args)
-    return CountSchema().dump({"count": queries.count_tasks(context(), q.filters, q.or_queries)})
+    return {"count": queries.count_tasks(context(), q.filters, q.or_queries)}
 
 
 @blp.route("/<task_id>", methods=["GET"])
-def get(task_id: str) -> dict:
-    return TaskSchema().dump(service.get_task(context(), task_id))
+@blp.response(200, TaskSchema)
+def get(task_id: str) -> object:
+    return service.get_task(context(), task_id)
 
 
 @blp.route("/<task_id>/claim", methods=["POST"])
+@blp.doc(requestBody={"required": True, "content": {"application/json": {"schema": ClaimSchema}}})
+@blp.alt_response(204, success=True, description="Claimed.")
 def claim(task_id: str) -> tuple[str, int]:
     user_id = member(json_body(), "userId", str)
     if not user_id:
@@ -60,12 +80,15 @@ def claim(task_id: str) -> tuple[str, int]:
 
 
 @blp.route("/<task_id>/unclaim", methods=["POST"])
+@blp.alt_response(204, success=True, description="Unclaimed.")
 def unclaim(task_id: str) -> tuple[str, int]:
     service.unclaim(context(), task_id)
     return "", 204
 
 
 @blp.route("/<task_id>/assignee", methods=["POST"])
+@blp.doc(requestBody=request_body(UserIdSchema, "`userId` null or absent removes the assignee."))
+@blp.alt_response(204, success=True, description="Assignee set.")
 def assignee(task_id: str) -> tuple[str, int]:
     service.set_assignee(context(), task_id, member(json_body(), "userId", str))
     return "", 204
@@ -85,22 +108,37 @@ def _complete(task_id: str, action: str) -> tuple[object, int]:
     return "", 204
 
 
+_COMPLETE = {"requestBody": request_body(CompleteTaskSchema)}
+_COMPLETED_WITH_VARIABLES = {"schema": VARIABLE_MAP, "success": True,
+                             "description": "With `withVariablesInReturn`: the process variables."}
+_COMPLETED = {"success": True, "description": "Completed."}
+
+
 @blp.route("/<task_id>/complete", methods=["POST"])
+@blp.doc(**_COMPLETE)
+@blp.alt_response(200, **_COMPLETED_WITH_VARIABLES)
+@blp.alt_response(204, **_COMPLETED)
 def complete(task_id: str) -> tuple[object, int]:
     return _complete(task_id, "complete")
 
 
 @blp.route("/<task_id>/submit-form", methods=["POST"])
+@blp.doc(**_COMPLETE)
+@blp.alt_response(200, **_COMPLETED_WITH_VARIABLES)
+@blp.alt_response(204, **_COMPLETED)
 def submit_form(task_id: str) -> tuple[object, int]:
     return _complete(task_id, "submit")
 
 
 @blp.route("/<task_id>/variables", methods=["GET"])
+@blp.alt_response(200, schema=VARIABLE_MAP, success=True, description="The variables visible from the task.")
 def variables(task_id: str) -> dict:
     return render_variable_map(service.task_variables(context(), task_id))
 
 
 @blp.route("/<task_id>/variables", methods=["POST"])
+@blp.doc(requestBody=request_body(PatchVariablesSchema))
+@blp.alt_response(204, success=True, description="Variables set and deleted.")
 def modify_variables(task_id: str) -> tuple[str, int]:
     body = json_body()
     task = service.get_task(context(), task_id)
@@ -110,6 +148,7 @@ def modify_variables(task_id: str) -> tuple[str, int]:
 
 
 @blp.route("/<task_id>/variables/<name>", methods=["GET"])
+@blp.alt_response(200, schema=VariableValueSchema, success=True, description="The variable's value object.")
 def variable(task_id: str, name: str) -> dict:
     found = service.task_variables(context(), task_id)
     if name not in found:
@@ -118,6 +157,8 @@ def variable(task_id: str, name: str) -> dict:
 
 
 @blp.route("/<task_id>/variables/<name>", methods=["PUT"])
+@blp.doc(requestBody=request_body(VariableValueRequestSchema))
+@blp.alt_response(204, success=True, description="Variable set.")
 def put_variable(task_id: str, name: str) -> tuple[str, int]:
     task = service.get_task(context(), task_id)
     instances.modify_variables(context(), task.process_instance_id, {name: parse_variable(name, json_body()).typed})
@@ -125,6 +166,7 @@ def put_variable(task_id: str, name: str) -> tuple[str, int]:
 
 
 @blp.route("/<task_id>/variables/<name>", methods=["DELETE"])
+@blp.alt_response(204, success=True, description="Variable deleted.")
 def delete_variable(task_id: str, name: str) -> tuple[str, int]:
     task = service.get_task(context(), task_id)
     instances.modify_variables(context(), task.process_instance_id, {}, [name])
