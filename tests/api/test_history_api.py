@@ -60,7 +60,7 @@ ACTIVITY_MEMBERS = {
     "id", "parentActivityInstanceId", "activityId", "activityName", "activityType", "processDefinitionKey",
     "processDefinitionId", "processInstanceId", "executionId", "taskId", "assignee", "calledProcessInstanceId",
     "calledCaseInstanceId", "startTime", "endTime", "durationInMillis", "canceled", "completeScope", "tenantId",
-    "removalTime", "rootProcessInstanceId",
+    "removalTime", "rootProcessInstanceId", "skipped",  # skipped: Baton's addition (restart)
 }
 VARIABLE_MEMBERS = {
     "id", "name", "processDefinitionKey", "processDefinitionId", "processInstanceId", "executionId",

@@ -30,6 +30,8 @@ DIFFERENCES: dict[str, str] = {
         "dryRun answers what the restart would do; Camunda has no dry run.",
     "BatchDto: alternative body only in Baton (RestartDryRun)":
         "dryRun answers what the restart would do instead of a batch.",
+    "HistoricActivityInstanceDto.skipped: only in Baton":
+        "restart/modification instructions skip activities; history marks them skipped, not executed.",
     # submit-form shares the start view: withVariablesInReturn works there too.
     "ProcessInstanceDto.variables: only in Baton":
         "POST /process-definition/{id}/submit-form honours withVariablesInReturn like /start (a leniency).",

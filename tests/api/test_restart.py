@@ -116,6 +116,8 @@ def test_start_after_activity_marks_the_source_skipped(client: Any, ctx: Any, li
     assert rows["A"].skipped is True and rows["A"].end_time is not None
     assert rows["B"].skipped is False and rows["B"].end_time is None
     assert "start" not in rows  # nothing ran before the instructions
+    history = client.get(f"{ER}/history/activity-instance?processInstanceId={new['id']}&activityId=A").get_json()
+    assert [(h["skipped"], h["canceled"]) for h in history] == [(True, False)]
     finish(client, new["id"])
 
 

@@ -76,6 +76,8 @@ class HistoricActivityInstanceSchema(ResponseSchema):
                                 nullable=True, format="int64")
     canceled = fields.Boolean()
     completeScope = fields.Boolean(attribute="complete_scope")
+    #: Baton's addition: grafted by a restart/modification instruction, never executed.
+    skipped = fields.Boolean()
     tenantId = fields.String(attribute="tenant_id", allow_none=True)
     removalTime = null("string")
     rootProcessInstanceId = fields.String(attribute="root_process_instance_id", allow_none=True)
