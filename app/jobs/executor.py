@@ -88,23 +88,23 @@ def execute(ctx: Context, job_id: str, owner: str | None = None) -> bool:
     except (StaleDataError, Conflict) as exc:
         # Lost a race with another writer: not the job's fault, so no retry is used up.
         log.info("job %s conflicted, will run again: %s", job_id, exc)
-        _unlock(ctx, job_id)
+        _unlock(ctx, job_id, owner)
         return False
     except OperationalError as exc:
         if "locked" not in str(exc).lower():
             _record_failure(ctx, job_id, exc)
         else:
-            _unlock(ctx, job_id)
+            _unlock(ctx, job_id, owner)
         return False
     except Exception as exc:  # noqa: BLE001 - a failing job is recorded, never fatal to the executor
         _record_failure(ctx, job_id, exc)
         return False
 
 
-def _unlock(ctx: Context, job_id: str) -> None:
+def _unlock(ctx: Context, job_id: str, owner: str | None = None) -> None:
     with ctx.db.transaction() as session:
         job = session.get(m.Job, job_id)
-        if job is not None:
+        if job is not None and (owner is None or job.lock_owner == owner):
             job.lock_owner = None
             job.lock_expiry = None
 

@@ -263,7 +263,10 @@ def _sync_variables(session: Session, live: LiveInstance, now: datetime) -> None
 def _sync_tasks(session: Session, live: LiveInstance, now: datetime) -> None:
     row, index = live.row, live.process.index
     ready = {str(t.id): t for t in runtime.ready_user_tasks(live.workflow)}
-    existing = {t.id: t for t in session.scalars(select(m.Task).where(m.Task.process_instance_id == row.id))}
+    existing: dict[str, m.Task] = {}
+    if live.loaded_at is not None:  # a new instance has no task rows yet
+        with session.no_autoflush:
+            existing = {t.id: t for t in session.scalars(select(m.Task).where(m.Task.process_instance_id == row.id))}
     for task_id, task_row in existing.items():
         if task_id not in ready:
             session.delete(task_row)

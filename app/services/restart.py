@@ -84,17 +84,18 @@ def _query_given(request: RestartRequest) -> bool:
 
 def selection(session: Session, request: RestartRequest) -> Iterator[str]:
     """Candidate ids: the given ids in order, then the query's results; duplicates removed."""
-    seen: set[str] = set()
+    given: set[str] = set()
     for instance_id in request.instance_ids or []:
-        if instance_id is not None and instance_id not in seen:
-            seen.add(instance_id)
+        if instance_id is not None and instance_id not in given:
+            given.add(instance_id)
             yield instance_id
     if _query_given(request):
         assert request.query is not None
+        # A query never repeats an id, so only the given ids are remembered: memory does not
+        # grow with the number of instances the query selects.
         for instance_id in instance_queries.history_ids(session, request.query.filters, request.query.or_queries,
                                                         request.query.sorting):
-            if instance_id not in seen:
-                seen.add(instance_id)
+            if instance_id not in given:
                 yield instance_id
 
 
