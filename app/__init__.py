@@ -21,7 +21,10 @@ def create_app(settings: Settings | None = None, *, start_jobs: bool | None = No
     app.json.sort_keys = False  # keep members in Camunda's documented order
     ctx = build_context(settings)
     app.extensions["baton"] = ctx
-    ensure_admin(ctx, settings.admin_user, settings.admin_password)
+    try:
+        ensure_admin(ctx, settings.admin_user, settings.admin_password)
+    except Exception:  # noqa: BLE001 - several workers boot at once; a worker failing here must still boot
+        logging.getLogger("baton").warning("Could not create the configured admin user", exc_info=True)
     init_apis(app)
     if start_jobs if start_jobs is not None else settings.job_executor == "thread":
         from app.jobs.executor import start_background_executor

@@ -204,7 +204,8 @@ def start_server(database_url: str, *, workers: int = 2, extra_env: dict[str, st
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"server exited with {process.returncode}")
+            tail = log_path.read_text(errors="replace")[-4000:] if log_path and log_path.exists() else ""
+            raise RuntimeError(f"server exited with {process.returncode}\n{tail}")
         try:
             if requests.get(f"{url}/engine-rest/engine", auth=ADMIN, timeout=1).status_code == 200:
                 return LiveServer(url, process, env)
