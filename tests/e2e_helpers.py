@@ -91,8 +91,7 @@ TYPED_VARIABLES: dict[str, dict[str, Any]] = {
               "type": "Json"},
     "nothing": {"value": None, "type": "Null"},
 }
-#: Kept apart from TYPED_VARIABLES: a Date in the task data currently breaks saving the instance
-#: (app/engine/serializer.py ``dumps`` bypasses SpiffWorkflow's JSON encoder), see the xfail tests.
+#: A Date variable, tested on its own: a datetime in task data must survive every save at a wait state.
 DATE_VARIABLE: dict[str, dict[str, Any]] = {"due": {"value": "2024-05-01T12:30:00.123+0000", "type": "Date"}}
 
 
