@@ -4,19 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response
 from flask_smorest import Blueprint
 
 from app.api.auth import context
 from app.api.keyfactor import schemas as s
 from app.api.keyfactor.params import (
-    LIST_PARAMETER_DOCS,
+    LIST_DOC,
     bind,
     bool_arg,
     form_or_json,
     int_arg,
     json_object,
     list_request,
+    no_content,
     raw_json,
 )
 from app.errors import InvalidRequest
@@ -26,7 +26,6 @@ from app.services import keyfactor_definitions as service
 blp = Blueprint("keyfactor_definitions", __name__, url_prefix="/KeyfactorAPI/Workflow/Definitions",
                 description="Workflow definitions")
 
-_LIST_DOC = {"parameters": LIST_PARAMETER_DOCS}
 _ERRORS = (400, 401, 403, 404)
 
 
@@ -34,12 +33,8 @@ def _errors(*statuses: int) -> Any:
     return s.error_docs(blp, *statuses)
 
 
-def no_content() -> Response:
-    return Response(status=204)
-
-
 @blp.route("", methods=["GET"])
-@blp.doc(**_LIST_DOC)
+@blp.doc(**LIST_DOC)
 @blp.response(200, s.DefinitionQuerySchema(many=True))
 @_errors(400, 401, 403)
 def list_definitions() -> Any:
@@ -58,7 +53,7 @@ def create_definition() -> Any:
 
 
 @blp.route("/Steps", methods=["GET"])
-@blp.doc(**_LIST_DOC)
+@blp.doc(**LIST_DOC)
 @blp.response(200, s.AvailableStepQuerySchema(many=True))
 @_errors(400, 401, 403)
 def list_step_types() -> Any:
@@ -73,7 +68,7 @@ def get_step_type(extension_name: str) -> Any:
 
 
 @blp.route("/Types", methods=["GET"])
-@blp.doc(**_LIST_DOC)
+@blp.doc(**LIST_DOC)
 @blp.response(200, s.WorkflowTypeSchema(many=True))
 @_errors(400, 401, 403)
 def list_workflow_types() -> Any:

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response
 from flask_smorest import Blueprint
 
 from app.api.auth import context
 from app.api.keyfactor import schemas as s
-from app.api.keyfactor.params import LIST_PARAMETER_DOCS, arg, bind, json_object, list_request, raw_json
+from app.api.keyfactor.params import LIST_DOC, arg, bind, json_object, list_request, no_content, raw_json
 from app.errors import InvalidRequest
 from app.services import keyfactor_instances as service
 from app.services import keyfactor_signals as signals
@@ -17,19 +16,14 @@ from app.services import keyfactor_signals as signals
 blp = Blueprint("keyfactor_instances", __name__, url_prefix="/KeyfactorAPI/Workflow/Instances",
                 description="Workflow instances")
 
-_LIST_DOC = {"parameters": LIST_PARAMETER_DOCS}
 
 
 def _errors(*statuses: int) -> Any:
     return s.error_docs(blp, *statuses)
 
 
-def no_content() -> Response:
-    return Response(status=204)
-
-
 @blp.route("", methods=["GET"])
-@blp.doc(**_LIST_DOC)
+@blp.doc(**LIST_DOC)
 @blp.response(200, s.InstanceQuerySchema(many=True))
 @_errors(400, 401, 403)
 def list_instances() -> Any:
@@ -48,7 +42,7 @@ def start_instance() -> Any:
 
 
 @blp.route("/My", methods=["GET"])
-@blp.doc(**_LIST_DOC)
+@blp.doc(**LIST_DOC)
 @blp.response(200, s.InstanceQuerySchema(many=True))
 @_errors(400, 401, 403)
 def list_my_instances() -> Any:
@@ -56,7 +50,7 @@ def list_my_instances() -> Any:
 
 
 @blp.route("/AssignedToMe", methods=["GET"])
-@blp.doc(**_LIST_DOC)
+@blp.doc(**LIST_DOC)
 @blp.response(200, s.InstanceQuerySchema(many=True))
 @_errors(400, 401, 403)
 def list_assigned_instances() -> Any:

@@ -15,7 +15,7 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from flask import request
+from flask import Response, request
 from werkzeug.datastructures import MultiDict
 
 from app.errors import InvalidRequest
@@ -159,3 +159,12 @@ def form_or_json(names: Iterable[str]) -> dict[str, Any]:
     if request.mimetype == "application/x-www-form-urlencoded":
         return bind(request.form.to_dict(flat=True), names)
     return bind(json_object(), names)
+
+
+#: The documented query parameters of every list endpoint.
+LIST_DOC = {"parameters": LIST_PARAMETER_DOCS}
+
+
+def no_content() -> Response:
+    """``204`` without a body (Keyfactor's answer to commands)."""
+    return Response(status=204)
