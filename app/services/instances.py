@@ -13,7 +13,7 @@ from app import values
 from app.engine import runtime
 from app.errors import InvalidRequest, NotFound
 from app.services import instance_state as state
-from app.services.context import Context
+from app.services.context import Context, utcnow
 from app.services.definitions import find_definition, find_latest_by_key
 from app.store import models as m
 
@@ -27,13 +27,15 @@ class StartRequest:
     variables: dict[str, values.TypedValue] | None = None
     #: Positioning instructions (app.engine.positioning.Instruction); empty/None = none start event.
     start_instructions: list[Any] | None = None
+    #: Read the new instance's variables back for the answer (``withVariablesInReturn``).
+    with_variables: bool = False
 
 
 @dataclass
 class Started:
     instance: m.ProcessInstance
     definition: m.ProcessDefinition
-    variables: dict[str, values.TypedValue]
+    variables: dict[str, values.TypedValue]  # empty unless the request asked for them
 
 
 def _definition_for(session: Session, request: StartRequest) -> m.ProcessDefinition:
@@ -43,15 +45,19 @@ def _definition_for(session: Session, request: StartRequest) -> m.ProcessDefinit
     return find_latest_by_key(session, request.key, request.tenant_id)
 
 
+def _check_startable(definition: m.ProcessDefinition) -> None:
+    if definition.suspended:
+        raise InvalidRequest(f"Cannot start process instance. Process definition {definition.id} "
+                             "is suspended", camunda_type="RestException")
+
+
 def start_instance(ctx: Context, request: StartRequest) -> Started:
-    def command(session: Session) -> Started:
+    started_at = utcnow()
+    variables = dict(request.variables or {})
+    start_activity = None
+    with ctx.db.transaction(readonly=True) as session:
         definition = _definition_for(session, request)
-        if definition.suspended:
-            raise InvalidRequest(f"Cannot start process instance. Process definition {definition.id} "
-                                 "is suspended", camunda_type="RestException")
-        variables = dict(request.variables or {})
-        workflow = None
-        start_activity = None
+        _check_startable(definition)
         if request.start_instructions:
             from app.services.positioning import positioned_workflow
 
@@ -60,11 +66,22 @@ def start_instance(ctx: Context, request: StartRequest) -> Started:
         elif not definition.has_none_start:
             raise InvalidRequest(f"Cannot instantiate process definition {definition.id}: "
                                  "process has no none start event")
-        live = state.create(ctx, session, definition, variables=variables, business_key=request.business_key,
-                            start_activity_id=start_activity, workflow=workflow)
-        live.failure = runtime.run(live.workflow)
+        else:
+            process = state.load_process(ctx, session, definition)
+            workflow = runtime.new_workflow(process.spec, process.subprocess_specs, ctx.engine_for(definition),
+                                            {name: values.to_engine(tv) for name, tv in variables.items()})
+    # A new instance has nothing to lock, so it runs before the write transaction: on SQLite
+    # writers go one at a time, and the run is most of a start's work.
+    failure = runtime.run(workflow)
+
+    def command(session: Session) -> Started:
+        current = find_definition(session, definition.id)  # deleted or suspended meanwhile?
+        _check_startable(current)
+        live = state.create(ctx, session, current, variables=variables, business_key=request.business_key,
+                            start_activity_id=start_activity, workflow=workflow, start_time=started_at)
+        live.failure = failure
         state.save(ctx, session, live)
-        return Started(live.row, definition, read_variables(session, live.row.id))
+        return Started(live.row, current, read_variables(session, live.row.id) if request.with_variables else {})
     return state.run_command(ctx, command)
 
 

@@ -127,6 +127,7 @@ def _start(request_: instances.StartRequest) -> dict:
 
             request_.start_instructions = parse_instructions(instructions, allow_cancel=False)
         with_variables = member(body, "withVariablesInReturn", bool, False)
+        request_.with_variables = with_variables
     except InvalidRequest as error:
         raise InvalidRequest(prefix() + error.message, camunda_type=error.camunda_type) from None
     try:
