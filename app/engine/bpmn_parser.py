@@ -318,7 +318,11 @@ class BatonEventBasedGatewayParser(_BatonEventMixin, EventBasedGatewayParser):
 
 
 class BatonStartEventParser(_BatonEventMixin, CamundaStartEventParser):
-    pass
+    def create_task(self) -> Any:
+        task = super().create_task()
+        # SpiffWorkflow 3.2.0 ignores isInterrupting; the runtime needs it for event subprocesses.
+        task.interrupting = (self.node.get("isInterrupting") or "true").strip().lower() != "false"
+        return task
 
 
 class BatonEndEventParser(_BatonEventMixin, CamundaEndEventParser):

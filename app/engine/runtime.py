@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid5
 
 from SpiffWorkflow.bpmn.specs.defaults import UserTask as BpmnUserTask
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import SignalEventDefinition
@@ -249,7 +249,80 @@ def waiting_events(workflow: BpmnWorkflow) -> list[WaitingEvent]:
                     result.append(WaitingEvent(str(task.id), activity_id, "message", part.name))
                 elif isinstance(part, SignalEventDefinition):
                     result.append(WaitingEvent(str(task.id), activity_id, "signal", part.name))
+    for start in _event_subprocess_starts(workflow):
+        kind = "message" if isinstance(start.definition, MessageEventDefinition) else "signal"
+        result.append(WaitingEvent(start.subscription_id, start.spec.bpmn_id, kind, start.definition.name))
     return result
+
+
+@dataclass
+class _EventSubprocessStart:
+    subscription_id: str  # stable per instance and start event: there is no task until it fires
+    subprocess_name: str
+    spec: Any
+    definition: Any
+
+
+def _event_subprocess_starts(workflow: BpmnWorkflow) -> list[_EventSubprocessStart]:
+    """Message and signal starts of the process's event subprocesses that can fire now.
+
+    SpiffWorkflow creates an event subprocess only when its event is caught, so these have no
+    waiting task. An interrupting one that already fired can't fire again.
+    """
+    if workflow.is_completed():
+        return []
+    found = []
+    for name in getattr(workflow.spec.start, "trigger_specs", []) or []:
+        sub_spec = workflow.subprocess_specs.get(name)
+        for start in getattr(sub_spec, "bpmn_start_events", []) or []:
+            definition = start.event_definition
+            if not isinstance(definition, MessageEventDefinition | SignalEventDefinition):
+                continue
+            if getattr(start, "interrupting", True) and workflow.get_tasks(spec_name=name):
+                continue
+            found.append(_EventSubprocessStart(str(uuid5(workflow.task_tree.id, f"{name}/{start.bpmn_id}")),
+                                               name, start, definition))
+    return found
+
+
+def _fire_event_subprocess(workflow: BpmnWorkflow, start: _EventSubprocessStart) -> bool:
+    """Create the event subprocess and move its start event, as SpiffWorkflow's catch would."""
+    event = _event_for(start.definition, start.definition.name)
+    workflow.event_manager.update_collaboration(event)
+    fired = False
+    for task in list(workflow.event_manager.tasks.values()):
+        if task.task_spec is start.spec and task.task_spec.catches(task, event):
+            task.task_spec.catch(task, event)
+            task.task_spec._update(task)  # noqa: SLF001 - the same call EventManager.catch makes
+            fired = True
+            break
+    if fired and getattr(start.spec, "interrupting", True):
+        _interrupt_all_but(workflow, start.subprocess_name)
+    return fired
+
+
+def _interrupt_all_but(workflow: BpmnWorkflow, subprocess_name: str) -> None:
+    """An interrupting event subprocess ends everything else in the process (BPMN 10.3.6)."""
+    def in_event_subprocess(task: Task) -> bool:
+        node: Task | None = task
+        while node is not None:
+            if node.task_spec.name == subprocess_name:
+                return True
+            node = node.parent
+        return False
+
+    # Only the process's own tasks: cancelling a subprocess task cancels what runs inside it.
+    for task in workflow.get_tasks(state=TaskState.NOT_FINISHED_MASK):
+        if task.workflow is workflow and not task.has_state(TaskState.FINISHED_MASK) \
+                and not in_event_subprocess(task):
+            task.cancel()
+
+
+def _event_for(definition: Any, name: str) -> BpmnEvent:
+    # Event definitions match by exact class, so build the event from the waiting one's class.
+    if isinstance(definition, CamundaMessageEventDefinition):
+        return BpmnEvent(type(definition)(name), payload={"payload": None, "result_var": MESSAGE_SLOT})
+    return BpmnEvent(type(definition)(name), payload={})
 
 
 def _timer_due(definition: TimerEventDefinition, task: Task) -> datetime | None:
@@ -295,18 +368,18 @@ def _deliver(workflow: BpmnWorkflow, name: str, kinds: tuple[type, ...], task_id
         definition = getattr(task.task_spec, "event_definition", None)
         if not isinstance(definition, kinds) or definition.name != name:
             continue
-        # Event definitions match by exact class, so build the event from the waiting one's class.
-        if isinstance(definition, CamundaMessageEventDefinition):
-            event = BpmnEvent(type(definition)(name), payload={"payload": None, "result_var": MESSAGE_SLOT})
-        else:
-            event = BpmnEvent(type(definition)(name), payload={})
+        event = _event_for(definition, name)
         if not task.task_spec.catches(task, event):
             continue
         task.task_spec.catch(task, event)
         task.task_spec._update(task)  # noqa: SLF001 - the same call EventManager.catch makes
         delivered = True
         if task_id is not None:
-            break
+            return True
+    for start in _event_subprocess_starts(workflow):
+        if (task_id is None or start.subscription_id == task_id) and isinstance(start.definition, kinds) \
+                and start.definition.name == name:
+            delivered = _fire_event_subprocess(workflow, start) or delivered
     return delivered
 
 

@@ -484,3 +484,60 @@ def test_concurrent_single_correlations_deliver_once(live_server: Any) -> None:
     tasks = requests.get(f"{base}/task", params={"processInstanceId": started.json()["id"]}, auth=ADMIN,
                          timeout=10).json()
     assert [t["taskDefinitionKey"] for t in tasks] == ["afterPayment"]
+
+
+# ------------------------------------------------------------------------------------------
+# Event subprocesses started by a message or a signal (BPMN 10.3.6)
+
+
+def _event_subprocess_model(key: str, start_definition: str, interrupting: bool) -> str:
+    return bpmn(
+        f'<bpmn:process id="{key}" isExecutable="true"><bpmn:startEvent id="start" />'
+        '<bpmn:userTask id="work" /><bpmn:endEvent id="end" />'
+        + flows(("start", "work"), ("work", "end"))
+        + '<bpmn:subProcess id="handler" triggeredByEvent="true">'
+        f'<bpmn:startEvent id="handlerStart" isInterrupting="{str(interrupting).lower()}">{start_definition}'
+        '</bpmn:startEvent><bpmn:userTask id="handle" /><bpmn:endEvent id="handlerEnd" />'
+        + flows(("handlerStart", "handle"), ("handle", "handlerEnd"))
+        + "</bpmn:subProcess></bpmn:process>", messages=("escalate",), signals=("halt",))
+
+
+def test_message_starts_a_non_interrupting_event_subprocess(client: Any) -> None:
+    model = _event_subprocess_model("escalating", '<bpmn:messageEventDefinition messageRef="Message_escalate" />',
+                                    interrupting=False)
+    client.deploy_ok({"escalating.bpmn": model})
+    instance = client.start("escalating", business_key="e-1")
+    other = client.start("escalating", business_key="e-2")
+    response = message(client, messageName="escalate", businessKey="e-1",
+                       processVariables={"why": {"value": "late", "type": "String"}})
+    assert response.status_code == 204, response.get_json()
+    assert tasks_of(client, instance["id"]) == ["handle", "work"]  # the main flow goes on
+    assert tasks_of(client, other["id"]) == ["work"]
+    assert variables_of(client, instance["id"])["why"]["value"] == "late"
+    # Non-interrupting: it can start again while the process runs.
+    assert message(client, messageName="escalate", businessKey="e-1").status_code == 204
+    assert tasks_of(client, instance["id"]) == ["handle", "handle", "work"]
+    for task in client.get(f"/engine-rest/task?processInstanceId={instance['id']}").get_json():
+        assert client.post(f"/engine-rest/task/{task['id']}/complete", json={}).status_code == 204
+    history = client.get(f"/engine-rest/history/process-instance/{instance['id']}").get_json()
+    assert history["state"] == "COMPLETED"
+    # An ended instance no longer subscribes.
+    assert_mismatch(message(client, messageName="escalate", businessKey="e-1"), "escalate")
+
+
+def test_signal_starts_an_interrupting_event_subprocess(client: Any) -> None:
+    model = _event_subprocess_model("haltable", '<bpmn:signalEventDefinition signalRef="Signal_halt" />',
+                                    interrupting=True)
+    client.deploy_ok({"haltable.bpmn": model})
+    instance = client.start("haltable")
+    assert client.post("/engine-rest/signal", json={"name": "halt"}).status_code == 204
+    assert tasks_of(client, instance["id"]) == ["handle"]  # the main flow's task was interrupted
+    activities = client.get(f"/engine-rest/history/activity-instance?processInstanceId={instance['id']}"
+                            "&activityId=work").get_json()
+    assert [a["canceled"] for a in activities] == [True]
+    # Interrupting: once started it does not start again.
+    assert client.post("/engine-rest/signal", json={"name": "halt"}).status_code == 204
+    assert tasks_of(client, instance["id"]) == ["handle"]
+    [task] = client.get(f"/engine-rest/task?processInstanceId={instance['id']}").get_json()
+    assert client.post(f"/engine-rest/task/{task['id']}/complete", json={}).status_code == 204
+    assert client.get(f"/engine-rest/history/process-instance/{instance['id']}").get_json()["state"] == "COMPLETED"
